@@ -1,0 +1,116 @@
+"""Settings, read once from the environment (and `.env`), so every process agrees."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_INSTANCE = Path.cwd() / "instance"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it so an admin can fix it."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    """Read yes/no settings the way people write them."""
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def parse_quiet_hours(value: str) -> tuple[time, time]:
+    """Parse `21:00-08:00`; the window may wrap past midnight."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+    if not match:
+        raise ConfigError(f"TOWNLINE_QUIET_HOURS must look like 21:00-08:00, not {value!r}")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    try:
+        return time(h1, m1), time(h2, m2)
+    except ValueError as exc:
+        raise ConfigError(f"TOWNLINE_QUIET_HOURS has an impossible time: {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; a channel whose credentials are absent is simply off."""
+
+    database_url: str
+    secret_key: str
+    public_url: str | None = None
+    agency_name: str = "Townline"
+    timezone: str = "America/New_York"
+    languages: tuple[str, ...] = ("en", "es", "vi", "zh")
+    quiet_hours: tuple[time, time] = (time(21, 0), time(8, 0))
+    session_idle_minutes: int = 30
+    flows_dir: Path | None = None
+    run_worker_in_process: bool = True
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_from: str | None = None
+    twilio_api_url: str | None = None
+    twilio_mps: float = 1.0
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = None
+    telegram_api_url: str | None = None
+    telegram_mps: float = 25.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def default_language(self) -> str:
+        """The agency's first language answers anyone whose language is not yet known."""
+        return self.languages[0]
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed: tests and the CLI use it instead of mutating."""
+        return replace(self, **changes)
+
+
+def _languages(value: str | None) -> tuple[str, ...]:
+    """Parse `en,es,vi,zh` into a tuple, keeping order (the first is the default)."""
+    if not value:
+        return Settings.languages
+    langs = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    if not langs:
+        raise ConfigError("TOWNLINE_LANGUAGES is empty; give at least one, e.g. en")
+    return langs
+
+
+def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = None) -> Settings:
+    """Read settings from the environment; `.env` in the working directory is honoured."""
+    if env is None:
+        from dotenv import load_dotenv
+
+        load_dotenv(Path.cwd() / ".env", override=False)
+        env = os.environ
+    instance = instance or Path(env.get("TOWNLINE_INSTANCE", DEFAULT_INSTANCE))
+    default_db = f"sqlite:///{(instance / 'townline.db').resolve()}"
+    flows_dir = env.get("TOWNLINE_FLOWS_DIR")
+    return Settings(
+        database_url=env.get("DATABASE_URL") or default_db,
+        secret_key=env.get("SECRET_KEY") or "",
+        public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
+        agency_name=env.get("TOWNLINE_AGENCY_NAME") or Settings.agency_name,
+        timezone=env.get("TOWNLINE_TIMEZONE") or Settings.timezone,
+        languages=_languages(env.get("TOWNLINE_LANGUAGES")),
+        quiet_hours=parse_quiet_hours(env.get("TOWNLINE_QUIET_HOURS") or "21:00-08:00"),
+        session_idle_minutes=int(env.get("TOWNLINE_SESSION_IDLE_MINUTES") or 30),
+        flows_dir=Path(flows_dir) if flows_dir else None,
+        run_worker_in_process=_bool(env.get("TOWNLINE_IN_PROCESS_WORKER"), True),
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+        twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
+        twilio_from=env.get("TWILIO_FROM") or None,
+        twilio_api_url=env.get("TWILIO_API_URL") or None,
+        twilio_mps=float(env.get("TWILIO_MPS") or 1.0),
+        telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+        telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+        telegram_api_url=env.get("TELEGRAM_API_URL") or None,
+        telegram_mps=float(env.get("TELEGRAM_MPS") or 25.0),
+    )

@@ -1,0 +1,191 @@
+"""The host around the engine: one inbound message becomes one transaction of rows."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from bot import engine
+from bot.events import (
+    ContactView,
+    Event,
+    Inbound,
+    MeetingView,
+    RecordResponse,
+    Reply,
+    SetConsent,
+    SetLanguage,
+    SetNeighbourhood,
+    SetOptOut,
+    TagConversation,
+)
+from bot.runtime import Runtime
+from storage import conversations as store
+from storage import outbox
+from storage.db import transaction
+from storage.models import Contact
+
+log = logging.getLogger(__name__)
+MAX_CONFLICT_RETRIES = 5
+# Replies that must still reach a resident who has opted out: the one STOP confirmation, HELP.
+OPT_OUT_EXEMPT_KINDS = ("opt_out", "help")
+
+
+class SessionConflictError(RuntimeError):
+    """Another message for the same contact changed the session first; replay this one."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What receiving a message did, for the webhook's answer and for tests."""
+
+    duplicate: bool
+    contact_id: int | None = None
+    message_id: int | None = None
+    replies: list[Reply] = field(default_factory=list)
+
+
+def receive(rt: Runtime, inbound: Inbound) -> Receipt:
+    """Apply one inbound message exactly once, serialising turns per contact."""
+    for _ in range(MAX_CONFLICT_RETRIES):
+        try:
+            with transaction(rt.db) as session:
+                return _receive_once(rt, session, inbound)
+        except SessionConflictError:
+            log.info("session changed underneath a turn; replaying it")
+    raise SessionConflictError("a contact's session kept changing; giving up on this delivery")
+
+
+def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
+    now = inbound.received_at or rt.now()
+    contact = store.get_or_create_contact(session, inbound.channel, inbound.address, now)
+    assert contact.id is not None
+    message_id = store.record_inbound(
+        session,
+        contact_id=contact.id,
+        channel=inbound.channel,
+        provider_id=inbound.provider_id,
+        text=inbound.text,
+        media=inbound.media,
+        now=now,
+    )
+    if message_id is None:
+        return Receipt(duplicate=True, contact_id=contact.id)
+    row = store.load_session(session, contact.id)
+    world = engine.World(
+        catalog=rt.catalog,
+        keywords=rt.keywords,
+        detector=rt.detector,
+        agency=rt.settings.agency_name,
+        now=now,
+        idle=timedelta(minutes=rt.settings.session_idle_minutes),
+        conversation_id=uuid.uuid4().hex,
+        meetings=_meetings(rt, session, now),
+    )
+    view = ContactView(contact.language, contact.language_source, contact.opted_out_at is not None)
+    turn = engine.handle(inbound, view, row.state or {}, world)
+    _apply(session, contact, message_id, turn.events, now)
+    state = turn.state
+    saved = store.save_session(
+        session,
+        row,
+        state=state,
+        status="active" if engine.is_active(state) else state.get("stage", "idle"),
+        flow=state.get("flow"),
+        expires_at=datetime.fromisoformat(state["expires_at"]) if "expires_at" in state else None,
+        now=now,
+    )
+    if not saved:
+        raise SessionConflictError(f"contact {contact.id}")
+    store.update_contact(session, contact.id, last_seen_at=now)
+    return Receipt(False, contact.id, message_id, turn.replies)
+
+
+def _apply(
+    session: Session, contact: Contact, message_id: int, events: list[Event], now: datetime
+) -> None:
+    """One handler per event type, all in the caller's transaction."""
+    assert contact.id is not None
+    opted_out = contact.opted_out_at is not None
+    reply_kind = "reply"
+    for event in events:
+        if isinstance(event, RecordResponse):
+            store.add_response(
+                session,
+                contact_id=contact.id,
+                message_id=message_id,
+                conversation=event.conversation,
+                flow=event.flow,
+                topic=event.flow,
+                item=event.item,
+                kind=event.kind,
+                text=event.text,
+                value=event.value,
+                language=event.language,
+                urgent=event.urgent,
+                sensitive=event.sensitive,
+                created_at=now,
+            )
+        elif isinstance(event, TagConversation):
+            values = {
+                k: v
+                for k in ("topic", "place", "follow_up_consent", "urgent", "sensitive")
+                if (v := getattr(event, k)) is not None
+            }
+            store.tag_conversation(session, event.conversation, **values)
+        elif isinstance(event, SetLanguage):
+            store.update_contact(
+                session, contact.id, language=event.language, language_source=event.source
+            )
+        elif isinstance(event, SetOptOut):
+            opted_out = event.opted_out
+            store.update_contact(session, contact.id, opted_out_at=now if opted_out else None)
+            if opted_out:
+                reply_kind = "opt_out"
+                outbox.cancel_pending_for(session, contact.id, "opted out", OPT_OUT_EXEMPT_KINDS)
+        elif isinstance(event, SetConsent):
+            values = {}
+            if event.follow_up is not None:
+                values["follow_up_consent"] = event.follow_up
+            if event.reminders is not None:
+                values["reminder_consent"] = event.reminders
+            store.update_contact(session, contact.id, **values)
+        elif isinstance(event, SetNeighbourhood):
+            store.update_contact(session, contact.id, neighbourhood=event.neighbourhood)
+        elif isinstance(event, Reply):
+            kind = "help" if opted_out and reply_kind == "reply" else reply_kind
+            outbox.enqueue(
+                session,
+                [
+                    {
+                        "contact_id": contact.id,
+                        "in_reply_to": message_id,
+                        "channel": contact.channel,
+                        "kind": kind,
+                        "priority": 0,
+                        "text": event.text,
+                        "choices": [c.__dict__ for c in event.choices] or None,
+                        "language": event.language,
+                        "created_at": now,
+                        "next_attempt_at": now,
+                    }
+                ],
+            )
+
+
+def _meetings(rt: Runtime, session: Session, now: datetime) -> tuple[MeetingView, ...]:
+    """Upcoming meetings, in the agency's time zone, for the meetings flow."""
+    zone = ZoneInfo(rt.settings.timezone)
+    views = []
+    for meeting in store.upcoming_meetings(session, now):
+        where = meeting.location or meeting.virtual_url or ""
+        if meeting.location and meeting.virtual_url:
+            where = f"{meeting.location} / {meeting.virtual_url}"
+        when = meeting.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        views.append(MeetingView(meeting.title, when, where))
+    return tuple(views)

@@ -1,0 +1,485 @@
+"""The conversation engine: (inbound, contact, state, world) -> (new state, events). No I/O.
+
+It listens first: whatever a resident writes first is kept verbatim before any menu.
+Global keywords (STOP, START, HELP, a language, MENU, emergency words) act before any flow.
+It never sends, commits or imports a channel; `bot.conversation` applies its events.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.events import (
+    ContactView,
+    Event,
+    Inbound,
+    MeetingView,
+    RecordResponse,
+    Reply,
+    ReplyChoice,
+    SetConsent,
+    SetLanguage,
+    SetNeighbourhood,
+    SetOptOut,
+    TagConversation,
+)
+from bot.keywords import Keywords
+from bot.language import Detector, decide_language
+from flows.catalog import Catalog, Flow, Step, fill, step_text
+
+# Stages a conversation moves through; "idle" and "done" wait for a fresh start.
+IDLE, LISTENING, TOPIC, OPENING, STEP, DONE = (
+    "idle",
+    "listening",
+    "topic",
+    "opening",
+    "step",
+    "done",
+)
+ACTIVE_STAGES = {LISTENING, TOPIC, OPENING, STEP}
+WORDY = 3  # an unexpected answer with this many words is kept as a response, not discarded
+
+
+@dataclass(frozen=True)
+class World:
+    """What the engine knows of the outside, handed in by the host so the engine stays pure."""
+
+    catalog: Catalog
+    keywords: Keywords
+    detector: Detector
+    agency: str
+    now: datetime
+    idle: timedelta
+    conversation_id: str  # used when this message starts a conversation
+    meetings: tuple[MeetingView, ...] = ()
+
+
+@dataclass
+class Turn:
+    """The engine's answer: the new state blob and the events the host must apply."""
+
+    state: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def replies(self) -> list[Reply]:
+        """Just the replies, in order: what the resident will read."""
+        return [e for e in self.events if isinstance(e, Reply)]
+
+
+def is_active(state: dict[str, Any]) -> bool:
+    """Whether a conversation is under way (the host indexes this)."""
+    return state.get("stage", IDLE) in ACTIVE_STAGES
+
+
+def handle(inbound: Inbound, contact: ContactView, state: dict[str, Any], world: World) -> Turn:
+    """Advance one contact's conversation by one inbound message."""
+    return _Conversation(inbound, contact, state, world).run()
+
+
+class _Conversation:
+    """One turn's working memory; each method handles one kind of message."""
+
+    def __init__(
+        self, inbound: Inbound, contact: ContactView, state: dict[str, Any], world: World
+    ) -> None:
+        self.inbound = inbound
+        self.contact = contact
+        self.world = world
+        self.kw = world.keywords
+        self.catalog = world.catalog
+        self.text = inbound.text.strip()
+        self.state = self._fresh_if_expired(dict(state))
+        self.events: list[Event] = []
+        self.lang = contact.language or world.catalog.languages[0]
+
+    # ---- entry -----------------------------------------------------------------------
+    def run(self) -> Turn:
+        if self._is_stop():
+            return self._stop()
+        if self._is_start():
+            return self._start()
+        if self.contact.opted_out:
+            if self._is_help():
+                self._choose_language(allow_detection=False)
+                self._say("help")
+            return self._finish()
+        if self._is_help():
+            self._choose_language(allow_detection=False)
+            self._say("help")
+            return self._finish(touch=True)
+        if (chosen := self.kw.language_choice(self.text)) is not None:
+            return self._switch_language(chosen)
+        self._choose_language(allow_detection=True)
+        if self.kw.exact("menu", self.text):
+            return self._menu()
+        urgent = self.kw.contains("emergency", self.text) is not None
+        if urgent:
+            self._say("emergency")
+        self._flag(urgent=urgent, sensitive=self.kw.contains("sensitive", self.text) is not None)
+        if not self.text:
+            self._say("media_received" if self.inbound.media else "empty")
+            if self.state.get("stage", IDLE) not in ACTIVE_STAGES:
+                self._new_conversation(LISTENING)
+            return self._finish(touch=True)
+        if (hit := self.kw.flow_keyword(self.text)) is not None:
+            self._new_conversation(STEP)
+            self._start_flow(self.catalog.flow(hit[0]))
+            return self._finish(touch=True)
+        self._dispatch()
+        self._offer_language()
+        return self._finish(touch=True)
+
+    def _dispatch(self) -> None:
+        stage = self.state.get("stage", IDLE)
+        if stage in (IDLE, DONE):
+            self._new_conversation(LISTENING)
+            if self.kw.exact("greeting", self.text):
+                self._say("welcome")
+                return
+            stage = LISTENING
+        if stage == LISTENING:
+            self._record("opening")
+            self.state["has_opening"] = True
+            self._ask_topic("topic_question")
+        elif stage == TOPIC:
+            self._answer_topic()
+        elif stage == OPENING:
+            self._record("opening")
+            self.state["has_opening"] = True
+            self._advance(self.catalog.flow(self.state["flow"]), start=0)
+        elif stage == STEP:
+            self._answer_step()
+
+    # ---- global keywords ---------------------------------------------------------------
+    def _is_stop(self) -> bool:
+        return self.inbound.opt_out == "STOP" or self.kw.exact("stop", self.text) is not None
+
+    def _is_start(self) -> bool:
+        if self.inbound.opt_out == "START" or self.kw.exact("start", self.text):
+            return True
+        return self.contact.opted_out and self.kw.exact("yes", self.text) is not None
+
+    def _is_help(self) -> bool:
+        return self.inbound.opt_out == "HELP" or self.kw.exact("help", self.text) is not None
+
+    def _stop(self) -> Turn:
+        """Opt out at once; confirm only the first time (one confirmation, as carriers require)."""
+        if self.contact.opted_out:
+            return self._finish()
+        self._choose_language(allow_detection=False, keyword_group="stop")
+        self.events.append(SetOptOut(True))
+        self._say("stopped")
+        self.state = {"stage": IDLE}
+        return self._finish()
+
+    def _start(self) -> Turn:
+        self._choose_language(allow_detection=False, keyword_group="start")
+        if self.contact.opted_out:
+            self.events.append(SetOptOut(False))
+        self._say("started")
+        self._new_conversation(LISTENING)
+        return self._finish(touch=True)
+
+    def _switch_language(self, language: str) -> Turn:
+        """An explicit choice wins and is remembered; the current question is asked again."""
+        self.lang = language
+        self.events.append(SetLanguage(language, "explicit"))
+        self._say("language_set")
+        self._repeat_question()
+        return self._finish(touch=self.state.get("stage", IDLE) in ACTIVE_STAGES)
+
+    def _menu(self) -> Turn:
+        self._new_conversation(TOPIC)
+        self.state["has_opening"] = False
+        self._ask_topic("menu_question")
+        return self._finish(touch=True)
+
+    # ---- language ---------------------------------------------------------------------
+    def _choose_language(self, allow_detection: bool, keyword_group: str | None = None) -> None:
+        """Apply the language policy; keywords in a known language count as a hint."""
+        hint = self.inbound.language_hint
+        for group in (keyword_group, "greeting", "stop", "start", "help"):
+            if group and (hit := self.kw.exact(group, self.text)) and hit.language:
+                hint = hint or hit.language
+                break
+        decision = decide_language(
+            self.text if allow_detection else "",
+            explicit=None,
+            stored=self.contact.language,
+            hint=hint,
+            languages=self.catalog.languages,
+            default=self.catalog.languages[0],
+            detector=self.world.detector,
+        )
+        self.lang = decision.language
+        if decision.remember and decision.language != self.contact.language:
+            self.events.append(SetLanguage(decision.language, decision.source))
+        self.proposal = decision.proposal if allow_detection else None
+
+    def _offer_language(self) -> None:
+        """Ask before switching a resident who already has a language; offer each only once."""
+        proposal = getattr(self, "proposal", None)
+        offered = list(self.state.get("offered", []))
+        if proposal and proposal != self.lang and proposal not in offered:
+            self.events.append(Reply(self._msg("offer_language", proposal), proposal))
+            self.state["offered"] = [*offered, proposal]
+
+    # ---- conversation bookkeeping ------------------------------------------------------
+    def _fresh_if_expired(self, state: dict[str, Any]) -> dict[str, Any]:
+        """An idle conversation ends; a returning resident is listened to afresh."""
+        expires = state.get("expires_at")
+        if expires and datetime.fromisoformat(expires) <= self.world.now:
+            return {"stage": IDLE}
+        return state
+
+    def _new_conversation(self, stage: str) -> None:
+        self.state = {
+            "stage": stage,
+            "conversation": self.world.conversation_id,
+            "has_opening": False,
+            "answers": {},
+        }
+
+    def _flag(self, urgent: bool, sensitive: bool) -> None:
+        """Urgent and sensitive marks spread to the whole conversation, earlier words too."""
+        if not (urgent or sensitive):
+            return
+        if self.state.get("stage", IDLE) not in ACTIVE_STAGES:
+            self._new_conversation(LISTENING)
+        changed = {}
+        if urgent and not self.state.get("urgent"):
+            changed["urgent"] = self.state["urgent"] = True
+        if sensitive and not self.state.get("sensitive"):
+            changed["sensitive"] = self.state["sensitive"] = True
+        if changed:
+            self.events.append(TagConversation(self.state["conversation"], **changed))
+
+    def _finish(self, touch: bool = False) -> Turn:
+        if touch and self.state.get("stage", IDLE) in ACTIVE_STAGES:
+            self.state["expires_at"] = (self.world.now + self.world.idle).isoformat()
+        elif self.state.get("stage", IDLE) not in ACTIVE_STAGES:
+            self.state.pop("expires_at", None)
+        return Turn(self.state, self.events)
+
+    def _record(self, item: str, kind: str = "text", value: int | None = None) -> None:
+        self.events.append(
+            RecordResponse(
+                conversation=self.state["conversation"],
+                item=item,
+                text=self.text,
+                language=self.lang,
+                flow=self.state.get("flow"),
+                kind=kind,
+                value=value,
+                urgent=bool(self.state.get("urgent")),
+                sensitive=bool(self.state.get("sensitive")),
+            )
+        )
+
+    def _keep_if_wordy(self) -> None:
+        """An answer that doesn't fit the question is still the resident's voice: keep it."""
+        if len(self.text.split()) >= WORDY or len(self.text) >= 12:
+            self._record("more")
+
+    # ---- saying things -----------------------------------------------------------------
+    def _msg(self, message_id: str, language: str | None = None, **values: str) -> str:
+        return self.catalog.text(
+            message_id, language or self.lang, agency=self.world.agency, **values
+        )
+
+    def _say(self, message_id: str, choices: tuple[ReplyChoice, ...] = ()) -> None:
+        self.events.append(Reply(self._msg(message_id), self.lang, choices))
+
+    def _topic_choices(self) -> tuple[ReplyChoice, ...]:
+        return tuple(
+            ReplyChoice(str(i), f.label[self.lang], f"topic:{f.id}")
+            for i, f in enumerate(self.catalog.flows, start=1)
+        )
+
+    def _step_choices(self, step: Step) -> tuple[ReplyChoice, ...]:
+        if step.type == "choice":
+            return tuple(
+                ReplyChoice(str(i), c.label[self.lang], c.id)
+                for i, c in enumerate(step.choices, start=1)
+            )
+        if step.type in ("consent", "subscribe"):
+            return (
+                ReplyChoice("1", self._msg("choice_yes"), "yes"),
+                ReplyChoice("2", self._msg("choice_no"), "no"),
+            )
+        if step.type == "rating":
+            return tuple(ReplyChoice(str(n), str(n), str(n)) for n in range(1, 6))
+        return ()
+
+    def _ask_topic(self, message_id: str) -> None:
+        self.state["stage"] = TOPIC
+        self._say(message_id, self._topic_choices())
+
+    def _ask_step(self, step: Step, prefix: str | None = None) -> None:
+        text = fill(step_text(self.catalog, step, self.lang), {"agency": self.world.agency})
+        if prefix:
+            text = f"{self._msg(prefix)} {text}"
+        self.events.append(Reply(text, self.lang, self._step_choices(step)))
+
+    def _repeat_question(self) -> None:
+        stage = self.state.get("stage", IDLE)
+        if stage == TOPIC:
+            self._say("menu_question", self._topic_choices())
+        elif stage in (OPENING, LISTENING):
+            self._say("ask_opening")
+        elif stage == STEP:
+            flow = self.catalog.flow(self.state["flow"])
+            self._ask_step(flow.step(self.state["step"]))
+
+    # ---- the topic menu and the flows -------------------------------------------------
+    def _pick(self, choices: tuple[ReplyChoice, ...]) -> ReplyChoice | None:
+        """A choice by button value, by its number, or by typing its label."""
+        if self.inbound.choice:
+            return next((c for c in choices if c.value == self.inbound.choice), None)
+        typed = unicodedata.normalize("NFKC", self.text).strip().rstrip(".)").casefold()
+        for choice in choices:
+            if typed in (choice.key, choice.label.casefold(), choice.value.casefold()):
+                return choice
+        return None
+
+    def _answer_topic(self) -> None:
+        choice = self._pick(self._topic_choices())
+        if choice is None:
+            if len(self.text.split()) >= WORDY or not re.fullmatch(r"\d+", self.text):
+                self._record("more")
+                self._say("topic_again", self._topic_choices())
+            else:
+                self._say("invalid_choice", self._topic_choices())
+            return
+        flow = self.catalog.flow(choice.value.removeprefix("topic:"))
+        self._start_flow(flow)
+
+    def _start_flow(self, flow: Flow) -> None:
+        self.state["flow"] = flow.id
+        self.state["answers"] = {}
+        self.events.append(TagConversation(self.state["conversation"], topic=flow.id))
+        if self.state.get("has_opening") or flow.id == "meetings":
+            self._advance(flow, start=0)
+        else:
+            self.state["stage"] = OPENING
+            self._say("ask_opening")
+
+    def _advance(self, flow: Flow, start: int) -> None:
+        """Run steps from `start`: say what needs no answer, stop at the first question."""
+        answers = self.state.setdefault("answers", {})
+        for step in flow.steps[start:]:
+            if step.when and answers.get(step.when[0]) != step.when[1]:
+                continue
+            if step.type == "knowledge":
+                self._say_knowledge(answers.get(step.source or "", ""))
+            elif step.type == "meetings":
+                self._say_meetings()
+            else:
+                self.state["stage"] = STEP
+                self.state["step"] = step.id
+                self._ask_step(step)
+                return
+        self.state["stage"] = DONE
+        self.state.pop("step", None)
+        self.events.append(
+            Reply(fill(flow.end[self.lang], {"agency": self.world.agency}), self.lang)
+        )
+
+    def _say_knowledge(self, entry: str) -> None:
+        answer = self.catalog.knowledge.get(entry)
+        if answer:
+            self.events.append(
+                Reply(fill(answer[self.lang], {"agency": self.world.agency}), self.lang)
+            )
+        else:
+            self._say("no_answer")
+
+    def _say_meetings(self) -> None:
+        if not self.world.meetings:
+            self._say("meetings_none")
+            return
+        lines = [self._msg("meetings_intro")]
+        for meeting in self.world.meetings:
+            lines.append(
+                self._msg(
+                    "meeting_line", title=meeting.title, when=meeting.when, where=meeting.where
+                )
+            )
+        self.events.append(Reply("\n".join(lines), self.lang))
+
+    def _answer_step(self) -> None:
+        flow = self.catalog.flow(self.state["flow"])
+        step = flow.step(self.state["step"])
+        answers = self.state.setdefault("answers", {})
+        skipped = step.optional and self.kw.exact("skip", self.text) is not None
+        if skipped:
+            answers[step.id] = "skip"
+        elif not self._take_answer(step, answers):
+            return
+        index = next(i for i, s in enumerate(flow.steps) if s.id == step.id)
+        self._advance(flow, start=index + 1)
+
+    def _take_answer(self, step: Step, answers: dict[str, str]) -> bool:
+        """Apply one answer; False (after re-asking) when it doesn't answer the question."""
+        conversation = self.state["conversation"]
+        if step.type == "open":
+            self._record(step.id)
+            answers[step.id] = "text"
+        elif step.type == "place":
+            self.events.append(TagConversation(conversation, place=self.text[:200]))
+            answers[step.id] = "text"
+        elif step.type == "neighbourhood":
+            self.events.append(SetNeighbourhood(self.text[:120]))
+            answers[step.id] = "text"
+        elif step.type == "rating":
+            value = _rating(self.text, self.inbound.choice)
+            if value is None:
+                self._keep_if_wordy()
+                self._ask_step(step, prefix="invalid_rating")
+                return False
+            self._record(step.id, kind="rating", value=value)
+            answers[step.id] = str(value)
+        elif step.type == "choice":
+            choice = self._pick(self._step_choices(step))
+            if choice is None:
+                self._keep_if_wordy()
+                self._ask_step(step, prefix="invalid_choice")
+                return False
+            self._record(step.id, kind="choice", value=int(choice.key))
+            answers[step.id] = choice.value
+        else:  # consent, subscribe
+            yes = self._yes_no(step)
+            if yes is None:
+                self._keep_if_wordy()
+                self._ask_step(step, prefix="invalid_yes_no")
+                return False
+            answers[step.id] = "yes" if yes else "no"
+            if step.type == "consent":
+                self.events.append(TagConversation(conversation, follow_up_consent=yes))
+                self.events.append(SetConsent(follow_up=yes))
+            else:
+                self.events.append(SetConsent(reminders=yes))
+        return True
+
+    def _yes_no(self, step: Step) -> bool | None:
+        choice = self._pick(self._step_choices(step))
+        if choice is not None:
+            return choice.value == "yes"
+        if self.kw.exact("yes", self.text):
+            return True
+        if self.kw.exact("no", self.text):
+            return False
+        return None
+
+
+def _rating(text: str, button: str | None) -> int | None:
+    """1 to 5, typed in any digits (full-width too) or pressed as a button."""
+    raw = unicodedata.normalize("NFKC", button or text).strip().rstrip(".!)")
+    if re.fullmatch(r"[1-5]", raw):
+        return int(raw)
+    return None

@@ -1,0 +1,140 @@
+"""What goes into the engine and what comes out: small typed records, no behaviour.
+
+The engine turns one `Inbound` plus the contact's state into a list of events; the host
+(`bot.conversation`) applies each event as rows in one transaction. Every event has a
+stable snake_case `name` so logs and tests can refer to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A resident's message as any channel hands it over, already verified and parsed."""
+
+    channel: str
+    address: str
+    text: str = ""
+    provider_id: str | None = None
+    received_at: datetime | None = None
+    choice: str | None = None  # a button's value, when the channel has buttons
+    media: tuple[str, ...] = ()
+    language_hint: str | None = None  # e.g. Telegram's from.language_code
+    opt_out: str | None = None  # the provider's own STOP/START/HELP signal, when it sends one
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """What the engine may know of the resident: never the address."""
+
+    language: str | None = None
+    language_source: str | None = None
+    opted_out: bool = False
+
+
+@dataclass(frozen=True)
+class MeetingView:
+    """An upcoming meeting, already formatted by the host for the resident's time zone."""
+
+    title: str
+    when: str
+    where: str
+
+
+@dataclass(frozen=True)
+class ReplyChoice:
+    """One option under a reply: `key` is what SMS shows and accepts, `value` a button's data."""
+
+    key: str
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Text to send back, in one language, with optional choices; channels decide the look."""
+
+    name: ClassVar[str] = "reply"
+    text: str
+    language: str
+    choices: tuple[ReplyChoice, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordResponse:
+    """Keep what the resident said, verbatim, as something staff will read."""
+
+    name: ClassVar[str] = "record_response"
+    conversation: str
+    item: str
+    text: str
+    language: str
+    flow: str | None = None
+    kind: str = "text"
+    value: int | None = None
+    urgent: bool = False
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class TagConversation:
+    """Attach what the conversation learned to every response in it (topic, place, consent)."""
+
+    name: ClassVar[str] = "tag_conversation"
+    conversation: str
+    topic: str | None = None
+    place: str | None = None
+    follow_up_consent: bool | None = None
+    urgent: bool | None = None
+    sensitive: bool | None = None
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    """Remember the resident's language, and how we came to know it."""
+
+    name: ClassVar[str] = "set_language"
+    language: str
+    source: str
+
+
+@dataclass(frozen=True)
+class SetOptOut:
+    """STOP (True) or START (False): the agency's own consent record, honoured at once."""
+
+    name: ClassVar[str] = "set_opt_out"
+    opted_out: bool
+
+
+@dataclass(frozen=True)
+class SetConsent:
+    """The resident's standing wish to hear back (follow-ups) or be reminded (meetings)."""
+
+    name: ClassVar[str] = "set_consent"
+    follow_up: bool | None = None
+    reminders: bool | None = None
+
+
+@dataclass(frozen=True)
+class SetNeighbourhood:
+    """Where the resident lives, for meeting reminders and staff filters."""
+
+    name: ClassVar[str] = "set_neighbourhood"
+    neighbourhood: str
+
+
+Event = (
+    Reply
+    | RecordResponse
+    | TagConversation
+    | SetLanguage
+    | SetOptOut
+    | SetConsent
+    | (SetNeighbourhood)
+)

@@ -1,0 +1,50 @@
+"""The long-lived parts a process needs, built once: settings, database, flows, channels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
+
+from bot.config import Settings
+from bot.keywords import Keywords
+from bot.language import Detector, LangdetectDetector
+from flows.catalog import Catalog, load_catalog
+from storage.db import make_engine
+from storage.models import utcnow
+
+if TYPE_CHECKING:
+    from channels.base import Channel
+
+
+@dataclass
+class Runtime:
+    """Shared by the web app, the worker and the CLI; tests build one per test."""
+
+    settings: Settings
+    db: Engine
+    catalog: Catalog
+    keywords: Keywords
+    detector: Detector
+    clock: Callable[[], datetime] = utcnow
+    channels: dict[str, Channel] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        """The current time, from a clock tests can control."""
+        return self.clock()
+
+
+def build_runtime(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime:
+    """Load and validate everything up front, so a broken flow stops start-up."""
+    catalog = load_catalog(settings.languages, settings.flows_dir)
+    return Runtime(
+        settings=settings,
+        db=make_engine(settings.database_url),
+        catalog=catalog,
+        keywords=Keywords(catalog),
+        detector=LangdetectDetector(settings.languages),
+        clock=clock,
+    )

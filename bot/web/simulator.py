@@ -1,0 +1,85 @@
+"""The simulator page: a pretend phone that takes the same path as SMS, outbox included."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+
+from bot.conversation import receive
+from bot.events import Inbound
+from bot.runtime import Runtime
+from channels.simulator import NAME, SimulatorChannel
+from storage import conversations, outbox
+from storage.db import transaction
+
+bp = Blueprint("simulator", __name__)
+ADDRESS = re.compile(r"^[A-Za-z0-9_.:+-]{3,64}$")
+MAX_TEXT = 4000
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["townline"]  # type: ignore[no-any-return]
+
+
+def _address(data: dict[str, object]) -> str:
+    address = data.get("address")
+    if not isinstance(address, str) or not ADDRESS.match(address):
+        abort(400, "address must be 3-64 letters, digits or _.:+-")
+    return address
+
+
+@bp.get("/simulator")
+def page() -> ResponseReturnValue:
+    """The phone-like page; its address lives in the browser, not the URL."""
+    return render_template("simulator.html", agency=_runtime().settings.agency_name)
+
+
+@bp.post("/simulator/send")
+def send() -> ResponseReturnValue:
+    """Take one line from the pretend phone; replies arrive through the outbox."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(error="send JSON: {address, text}"), 400
+    text = data.get("text", "")
+    choice = data.get("choice")
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        return jsonify(error=f"text must be a string of at most {MAX_TEXT} characters"), 400
+    if choice is not None and not isinstance(choice, str):
+        return jsonify(error="choice must be a string"), 400
+    inbound = Inbound(
+        channel=NAME,
+        address=_address(data),
+        text=text,
+        choice=choice,
+        provider_id=f"sim-in-{uuid.uuid4().hex}",
+    )
+    receipt = receive(_runtime(), inbound)
+    return jsonify(accepted=True, duplicate=receipt.duplicate), 202
+
+
+@bp.post("/simulator/messages")
+def messages() -> ResponseReturnValue:
+    """Replies sent to a pretend phone after an outbox id (POST keeps addresses out of logs)."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(error="send JSON: {address, after}"), 400
+    address = _address(data)
+    after = data.get("after", 0)
+    if not isinstance(after, int) or after < 0:
+        return jsonify(error="after must be a non-negative integer"), 400
+    with transaction(_runtime().db) as session:
+        contact = conversations.find_contact(session, NAME, address)
+        rows = outbox.outbound_after(session, contact.id, after) if contact and contact.id else []
+    return jsonify(
+        messages=[
+            {
+                "id": row.id,
+                "text": SimulatorChannel.render(row.text, row.choices or []),
+                "choices": row.choices or [],
+            }
+            for row in rows
+        ]
+    )

@@ -1,0 +1,300 @@
+"""Local fake of Twilio's Messages API, driven by the real `twilio.rest.Client`.
+
+How the real client is pointed here: `FakeTwilio.client()` passes a `TwilioHttpClient`
+subclass (`FakeTwilioHttpClient`) that rewrites the scheme and host of every URL to the fake.
+Twilio documents a custom `http_client` as the supported extension point (advanced-examples/
+custom-http-client.md); unlike `client.api.base_url = fake.url`, which only moves the `api`
+domain, it covers every domain (messaging, lookups, ...), so no request can leak to twilio.com.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from tests.fakes._http import FakeHTTPServer, RecordedRequest, Reply
+
+DEFAULT_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+DEFAULT_AUTH_TOKEN = "fake-twilio-auth-token"
+
+_MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
+
+# Messages Twilio uses for the codes tests are most likely to script.
+ERROR_MESSAGES: dict[int, str] = {
+    20003: "Authenticate",
+    20404: "The requested resource was not found",
+    20429: "Too Many Requests",
+    20500: "An internal server error has occurred",
+    21211: "Invalid 'To' Phone Number",
+    21408: (
+        "Permission to send an SMS has not been enabled for the region indicated by the 'To' number"
+    ),
+    21602: "Message body is required.",
+    21603: "A 'From' phone number is required.",
+    21604: "A 'To' phone number is required.",
+    21610: "Attempt to send to unsubscribed recipient",
+    21614: "'To' number is not a valid mobile number",
+}
+_CODE_FOR_STATUS = {401: 20003, 404: 20404, 429: 20429, 500: 20500}
+
+# GSM-7 alphabet (basic set costs one septet, extension set two); anything else forces UCS-2.
+_GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def num_segments(body: str) -> int:
+    """Count SMS segments like Twilio bills them, so tests can check long-message handling."""
+    if all(ch in _GSM_BASIC or ch in _GSM_EXTENDED for ch in body):
+        units, single, multi = sum(2 if ch in _GSM_EXTENDED else 1 for ch in body), 160, 153
+    else:
+        units, single, multi = len(body.encode("utf-16-le")) // 2, 70, 67
+    return 1 if units <= single else math.ceil(units / multi)
+
+
+def sign(url: str, params: dict[str, Any], auth_token: str = DEFAULT_AUTH_TOKEN) -> str:
+    """X-Twilio-Signature for a test webhook, computed by Twilio's own validator."""
+    return RequestValidator(auth_token).compute_signature(url, params)
+
+
+def twilio_error(status: int, code: int | None = None, message: str | None = None) -> Reply:
+    """A legacy-format Twilio error body (what `TwilioRestException` parses)."""
+    code = code if code is not None else _CODE_FOR_STATUS.get(status, status)
+    payload = {
+        "code": code,
+        "message": message or ERROR_MESSAGES.get(code, "Error"),
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return Reply(status, payload)
+
+
+@dataclass(frozen=True)
+class SentSms:
+    """A message the fake accepted, i.e. one Twilio would have delivered."""
+
+    sid: str
+    to: str
+    from_: str | None
+    body: str
+    messaging_service_sid: str | None
+    status_callback: str | None
+    media_urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A standing failure for one recipient number."""
+
+    status: int
+    code: int | None
+    message: str | None
+    delay: float
+
+
+class FakeTwilioHttpClient(TwilioHttpClient):
+    """Real TwilioHttpClient whose requests all land on the fake instead of *.twilio.com."""
+
+    def __init__(self, base_url: str, timeout: float | None = None) -> None:
+        """Keep Twilio's own request/response code path; only the destination changes."""
+        super().__init__(timeout=timeout)
+        self.base_url = base_url
+        if self.session is not None:
+            self.session.trust_env = False  # never route 127.0.0.1 through an HTTP(S)_PROXY
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        """Swap scheme+host for the fake's, keeping path and query."""
+        target = urlsplit(self.base_url)
+        parts = urlsplit(url)._replace(scheme=target.scheme, netloc=target.netloc)
+        return super().request(method, urlunsplit(parts), *args, **kwargs)
+
+    def close(self) -> None:
+        """Close pooled sockets so tests don't trip ResourceWarning."""
+        if self.session is not None:
+            self.session.close()
+
+
+class FakeTwilio(FakeHTTPServer):
+    """Fake `POST /2010-04-01/Accounts/{sid}/Messages.json` with scriptable failures."""
+
+    def __init__(
+        self,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = DEFAULT_AUTH_TOKEN,
+        *,
+        delay: float = 0.0,
+    ) -> None:
+        """Credentials are checked on every request; `delay` stalls every answer (timeouts)."""
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.delay = delay
+        self._script: deque[Reply] = deque()
+        self._rules: dict[str, _Rule] = {}
+        self._sent: list[SentSms] = []
+        self._clients: list[FakeTwilioHttpClient] = []
+        super().__init__()
+
+    # -- programming the fake -------------------------------------------------------------
+
+    def fail_next(
+        self,
+        status: int = 400,
+        code: int | None = None,
+        message: str | None = None,
+        *,
+        delay: float = 0.0,
+    ) -> None:
+        """Queue one Twilio-shaped error for the next Messages request (FIFO)."""
+        reply = twilio_error(status, code, message)
+        reply.delay = delay
+        with self._lock:
+            self._script.append(reply)
+
+    def rule_for(
+        self,
+        to: str,
+        status: int = 400,
+        code: int | None = None,
+        message: str | None = None,
+        *,
+        delay: float = 0.0,
+    ) -> None:
+        """Make every send to `to` fail this way (after any queued `fail_next` answers)."""
+        with self._lock:
+            self._rules[to] = _Rule(status, code, message, delay)
+
+    def clear_rules(self) -> None:
+        """Forget per-recipient rules, e.g. to model a number that starts working again."""
+        with self._lock:
+            self._rules.clear()
+
+    # -- inspecting what happened ---------------------------------------------------------
+
+    def messages(self) -> list[SentSms]:
+        """Messages accepted so far (scripted failures are excluded; see `.requests`)."""
+        with self._lock:
+            return list(self._sent)
+
+    # -- real client ------------------------------------------------------------------------
+
+    def client(
+        self,
+        account_sid: str | None = None,
+        auth_token: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Client:
+        """A real `twilio.rest.Client` wired to this fake; closed along with the fake."""
+        http_client = FakeTwilioHttpClient(self.url, timeout=timeout)
+        with self._lock:
+            self._clients.append(http_client)
+        return Client(
+            account_sid or self.account_sid,
+            auth_token or self.auth_token,
+            http_client=http_client,
+        )
+
+    def close(self) -> None:
+        """Close the server and the HTTP sessions of clients made by `client()`."""
+        for http_client in self._clients:
+            http_client.close()
+        super().close()
+
+    # -- request handling -----------------------------------------------------------------
+
+    def handle(self, request: RecordedRequest) -> Reply:
+        """Route, authenticate, then answer from script, rule, or the default success."""
+        reply = self._answer(request)
+        reply.delay = reply.delay or self.delay
+        return reply
+
+    def _authorized(self, request: RecordedRequest) -> bool:
+        """HTTP Basic with the configured account SID and auth token, as Twilio requires."""
+        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, _, password = base64.b64decode(encoded).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return (user, password) == (self.account_sid, self.auth_token)
+
+    def _answer(self, request: RecordedRequest) -> Reply:
+        """The routing and validation Twilio does before creating a Message."""
+        if not self._authorized(request):
+            return twilio_error(401, 20003)
+        match = _MESSAGES_PATH.match(request.path)
+        if request.method != "POST" or not match or match["sid"] != self.account_sid:
+            return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
+        params = request.params
+        to = params.get("To")
+        with self._lock:
+            scripted = self._script.popleft() if self._script else None
+            rule = self._rules.get(to or "")
+        if scripted:
+            return scripted
+        if rule:
+            reply = twilio_error(rule.status, rule.code, rule.message)
+            reply.delay = rule.delay
+            return reply
+        if not to:
+            return twilio_error(400, 21604)
+        if not params.get("From") and not params.get("MessagingServiceSid"):
+            return twilio_error(400, 21603)
+        if not params.get("Body") and not params.get("MediaUrl") and not params.get("ContentSid"):
+            return twilio_error(400, 21602)
+        return Reply(201, self._create(params))
+
+    def _create(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Store the message and return it shaped like Twilio's Message resource."""
+        sid = "SM" + uuid.uuid4().hex
+        now = format_datetime(datetime.now(UTC))
+        body = params.get("Body", "")
+        media = params.get("MediaUrl", [])
+        media_urls = tuple([media] if isinstance(media, str) else media)
+        from_ = params.get("From")
+        service = params.get("MessagingServiceSid")
+        callback = params.get("StatusCallback")
+        sms = SentSms(sid, params["To"], from_, body, service, callback, media_urls)
+        with self._lock:
+            self._sent.append(sms)
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}"
+        return {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": from_,
+            "messaging_service_sid": service,
+            "num_media": str(len(media_urls)),
+            "num_segments": str(num_segments(body)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            # Twilio answers "accepted" when a Messaging Service will pick the sender itself.
+            "status": "queued" if from_ else "accepted",
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "to": params["To"],
+            "uri": f"{uri}.json",
+        }
