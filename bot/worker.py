@@ -36,7 +36,7 @@ def backoff(attempts: int) -> float:
 
 
 class TokenBucket:
-    """Paces sends to `rate` units a second (segments or messages), bursting to one second's worth."""
+    """Paces sends to `rate` units a second (segments or messages), bursting one second's worth."""
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
