@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from bot.simulate import Simulator
 
-
 Expected = str | tuple[str, ...]
 
 
@@ -14,8 +13,8 @@ def play(resident: Simulator, script: Sequence[tuple[str, Sequence[Expected]]]) 
     """Say each line; each reply must contain, in order, the expected fragments.
 
     A script entry is (what the resident says, [expected reply, ...]) where each expected
-    reply is a fragment or a tuple of fragments; an empty list means the bot stays silent. Fragments keep stories readable and let wording
-    be polished without rewriting every test.
+    reply is a fragment or a tuple of fragments; an empty list means the bot stays silent.
+    Fragments keep stories readable and let wording be polished without rewriting tests.
     """
     for said, expected in script:
         replies = resident.say(said)
