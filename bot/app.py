@@ -38,11 +38,16 @@ def create_app(
     )
     if test_config:
         app.config.update(test_config)
-    runtime.channels.setdefault("simulator", SimulatorChannel())
+    _configure_channels(runtime)
     app.extensions["townline"] = runtime
     csrf.init_app(app)
     _register_blueprints(app)
     return app
+
+
+def _configure_channels(runtime: Runtime) -> None:
+    """Every channel whose settings are present; the simulator is always on."""
+    runtime.channels.setdefault("simulator", SimulatorChannel())
 
 
 def _register_blueprints(app: Flask) -> None:
