@@ -96,6 +96,7 @@ class _Conversation:
         self.state = self._fresh_if_expired(dict(state))
         self.events: list[Event] = []
         self.lang = contact.language or world.catalog.languages[0]
+        self.proposal: str | None = None
 
     # ---- entry -----------------------------------------------------------------------
     def run(self) -> Turn:
@@ -105,11 +106,11 @@ class _Conversation:
             return self._start()
         if self.contact.opted_out:
             if self._is_help():
-                self._choose_language(allow_detection=False)
+                self._choose_language(allow_detection=False, command="help")
                 self._say("help")
             return self._finish()
         if self._is_help():
-            self._choose_language(allow_detection=False)
+            self._choose_language(allow_detection=False, command="help")
             self._say("help")
             return self._finish(touch=True)
         if (chosen := self.kw.language_choice(self.text)) is not None:
@@ -171,14 +172,14 @@ class _Conversation:
         """Opt out at once; confirm only the first time (one confirmation, as carriers require)."""
         if self.contact.opted_out:
             return self._finish()
-        self._choose_language(allow_detection=False, keyword_group="stop")
+        self._choose_language(allow_detection=False, command="stop")
         self.events.append(SetOptOut(True))
         self._say("stopped")
         self.state = {"stage": IDLE}
         return self._finish()
 
     def _start(self) -> Turn:
-        self._choose_language(allow_detection=False, keyword_group="start")
+        self._choose_language(allow_detection=False, command="start")
         if self.contact.opted_out:
             self.events.append(SetOptOut(False))
         self._say("started")
@@ -200,18 +201,23 @@ class _Conversation:
         return self._finish(touch=True)
 
     # ---- language ---------------------------------------------------------------------
-    def _choose_language(self, allow_detection: bool, keyword_group: str | None = None) -> None:
-        """Apply the language policy; keywords in a known language count as a hint."""
+    def _choose_language(self, allow_detection: bool, command: str | None = None) -> None:
+        """Apply the language policy; a keyword in a known language counts as a hint.
+
+        A command word (STOP, HELP…) written in one language is answered in that language,
+        this once, even if the resident's stored language differs: it is what they can read.
+        """
         hint = self.inbound.language_hint
-        for group in (keyword_group, "greeting", "stop", "start", "help"):
+        said_in: str | None = None
+        for group in (command, "greeting", "stop", "start", "help"):
             if group and (hit := self.kw.exact(group, self.text)) and hit.language:
-                hint = hint or hit.language
+                said_in = hit.language
                 break
         decision = decide_language(
             self.text if allow_detection else "",
             explicit=None,
             stored=self.contact.language,
-            hint=hint,
+            hint=hint or said_in,
             languages=self.catalog.languages,
             default=self.catalog.languages[0],
             detector=self.world.detector,
@@ -219,11 +225,13 @@ class _Conversation:
         self.lang = decision.language
         if decision.remember and decision.language != self.contact.language:
             self.events.append(SetLanguage(decision.language, decision.source))
+        if command and said_in:
+            self.lang = said_in
         self.proposal = decision.proposal if allow_detection else None
 
     def _offer_language(self) -> None:
         """Ask before switching a resident who already has a language; offer each only once."""
-        proposal = getattr(self, "proposal", None)
+        proposal = self.proposal
         offered = list(self.state.get("offered", []))
         if proposal and proposal != self.lang and proposal not in offered:
             self.events.append(Reply(self._msg("offer_language", proposal), proposal))

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
@@ -14,11 +16,34 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on every database.
+
+    PostgreSQL keeps the zone itself; SQLite stores text without one and hands back naive
+    values, which would then fail every comparison with an aware `now`. Storing UTC on
+    both keeps SQLite's text order equal to time order.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use datetime.now(UTC) or attach a zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 def _ts(*, nullable: bool = True, index: bool = False) -> Any:
     """A timezone-aware timestamp column (PostgreSQL keeps the zone; SQLite keeps ISO text)."""
-    return Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index)
-    )
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
 class Contact(SQLModel, table=True):
@@ -36,7 +61,7 @@ class Contact(SQLModel, table=True):
     reminder_consent: bool = False
     opted_out_at: datetime | None = _ts()
     unreachable_at: datetime | None = _ts()
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_seen_at: datetime | None = _ts()
 
 
@@ -54,7 +79,7 @@ class Message(SQLModel, table=True):
     provider_id: str | None = Field(default=None, max_length=128)
     text: str = ""
     media: list[str] | None = Field(default=None, sa_column=Column(JSON))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class ConversationSession(SQLModel, table=True):
@@ -69,7 +94,7 @@ class ConversationSession(SQLModel, table=True):
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     expires_at: datetime | None = _ts()
     version: int = 0
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Response(SQLModel, table=True):
@@ -93,7 +118,7 @@ class Response(SQLModel, table=True):
     status: str = Field(default="new", max_length=16)
     urgent: bool = False
     sensitive: bool = False
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Outbox(SQLModel, table=True):
@@ -120,13 +145,13 @@ class Outbox(SQLModel, table=True):
     proactive: bool = False
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     lease_until: datetime | None = _ts()
     provider_id: str | None = Field(default=None, max_length=128)
     delivery_status: str | None = Field(default=None, max_length=32)
     last_error: str | None = None
     needs_staff: bool = False  # failed in a way a person should look at (e.g. carrier filtering)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = _ts()
 
 
@@ -135,9 +160,9 @@ class Meeting(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)
-    starts_at: datetime = Field(sa_type=DateTime(timezone=True))
+    starts_at: datetime = Field(sa_type=UTCDateTime)
     location: str | None = Field(default=None, max_length=300)
     virtual_url: str | None = Field(default=None, max_length=500)
     neighbourhood: str | None = Field(default=None, max_length=120)
     notes: str | None = None
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
