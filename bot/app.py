@@ -24,11 +24,15 @@ def create_app(
     runtime: Runtime | None = None,
 ) -> Flask:
     """Build the app; tests pass their own settings or runtime (a fresh database each)."""
-    app = Flask(__name__, instance_relative_config=True)
     if runtime is None:
-        settings = settings or load_settings()
-        runtime = build_runtime(settings)
+        runtime = build_runtime(settings or load_settings())
     settings = runtime.settings
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance.resolve()),
+        template_folder="web/templates",
+        static_folder="web/static",
+    )
     app.config.update(
         SECRET_KEY=settings.secret_key or _local_secret(Path(app.instance_path)),
         SESSION_COOKIE_HTTPONLY=True,

@@ -42,6 +42,7 @@ class Settings:
 
     database_url: str
     secret_key: str
+    instance: Path = DEFAULT_INSTANCE
     public_url: str | None = None
     agency_name: str = "Townline"
     timezone: str = "America/New_York"
@@ -93,6 +94,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = 
     default_db = f"sqlite:///{(instance / 'townline.db').resolve()}"
     flows_dir = env.get("TOWNLINE_FLOWS_DIR")
     return Settings(
+        instance=instance,
         database_url=env.get("DATABASE_URL") or default_db,
         secret_key=env.get("SECRET_KEY") or "",
         public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,

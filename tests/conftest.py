@@ -85,6 +85,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         secret_key="test-secret",
+        instance=tmp_path / "instance",
         agency_name="Springfield Police",
         timezone="America/New_York",
         languages=LANGUAGES,
@@ -102,7 +103,7 @@ def rt(settings: Settings, clock: Clock) -> Iterator[Runtime]:
 @pytest.fixture
 def app(rt: Runtime) -> Flask:
     """The web app on the test runtime."""
-    return create_app({"TESTING": True}, runtime=rt)
+    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}, runtime=rt)
 
 
 @pytest.fixture

@@ -1,0 +1,5 @@
+"""`python -m bot` runs the `townline` command, for environments without the console script."""
+
+from bot.cli import main
+
+main()
