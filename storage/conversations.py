@@ -77,15 +77,19 @@ def inbound_seen(session: Session, channel: str, provider_id: str) -> bool:
 
 
 def load_session(session: Session, contact_id: int) -> ConversationSession:
-    """The contact's session row, created empty the first time."""
+    """The contact's session row, created empty the first time, locked until commit."""
     stmt = (
         _insert(session, ConversationSession)
         .values(contact_id=contact_id, state={}, status="idle", version=0)
         .on_conflict_do_nothing(index_elements=["contact_id"])
     )
     session.exec(stmt)  # type: ignore[call-overload]
+    # FOR UPDATE queues a contact's simultaneous turns on PostgreSQL (SQLite's BEGIN IMMEDIATE
+    # already does); the version compare-and-set in save_session stays as the safety net.
     return session.exec(
-        select(ConversationSession).where(ConversationSession.contact_id == contact_id)
+        select(ConversationSession)
+        .where(ConversationSession.contact_id == contact_id)
+        .with_for_update()
     ).one()
 
 
