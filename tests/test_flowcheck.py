@@ -1,0 +1,41 @@
+"""`townline flows check` reports SMS cost and flags characters that make it needlessly dearer."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bot.flowcheck import lint
+from flows.catalog import FLOWS_DIR, Catalog, load_catalog
+
+
+def _catalog_with(tmp_path: Path, old: str, new: str) -> Catalog:
+    target = tmp_path / "flows"
+    shutil.copytree(FLOWS_DIR, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    path = target / "messages.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    return load_catalog(("en", "es", "vi", "zh"), target)
+
+
+def test_the_shipped_flows_have_no_errors_and_no_needless_ucs2() -> None:
+    findings = lint(load_catalog(("en", "es", "vi", "zh")))
+    assert (findings.errors, findings.warnings) == (0, 0)
+    assert any(
+        "messages.welcome" in line and " en  GSM-7 1 seg" in line for line in findings.report
+    )
+
+
+def test_a_curly_quote_in_english_is_flagged(tmp_path: Path) -> None:
+    catalog = _catalog_with(tmp_path, "We're listening", "We\u2019re listening")
+    findings = lint(catalog)
+    [line] = [line for line in findings.report if "WARNING" in line]
+    assert line.startswith("messages.welcome")
+    assert "'\u2019'" in line
+
+
+def test_english_over_two_segments_is_an_error(tmp_path: Path) -> None:
+    long_text = "We read every message. " * 15
+    catalog = _catalog_with(tmp_path, "We read every message.", long_text.strip())
+    findings = lint(catalog)
+    assert findings.errors == 1
+    assert any("ERROR: over 2 segments in English" in line for line in findings.report)
