@@ -137,6 +137,9 @@ class _Conversation:
 
     def _dispatch(self) -> None:
         stage = self.state.get("stage", IDLE)
+        if stage == DONE and self.kw.exact("thanks", self.text):
+            self._say("you_are_welcome")  # a courtesy after the close is not a new concern
+            return
         if stage in (IDLE, DONE):
             self._new_conversation(LISTENING)
             if self.kw.exact("greeting", self.text):

@@ -113,3 +113,17 @@ def test_an_unexpected_answer_is_kept_and_the_question_asked_again(
     kept = [(r.item, r.text) for r in _responses(rt)]
     assert ("more", "he was polite but rushed me") in kept
     assert ("respect", "3") in kept
+
+
+def test_thanks_after_the_close_is_not_a_new_concern(rt: Runtime, resident: Simulator) -> None:
+    play(
+        resident,
+        [
+            ("MEETINGS", ["No community meetings", "reminders of meetings"]),
+            ("no", ["Reply MEETINGS any time"]),
+            ("thank you!", ["You're welcome"]),
+            ("gracias", ["You're welcome"]),
+            ("One more thing: the bus shelter glass is broken", ["kept your words"]),
+        ],
+    )
+    assert [r.text for r in _responses(rt)] == ["One more thing: the bus shelter glass is broken"]
