@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from flask import Blueprint, Request, Response, current_app, request
 from flask.typing import ResponseReturnValue
+from sqlmodel import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
@@ -41,7 +42,6 @@ from channels.twilio_config import TwilioConfig
 from storage import outbox
 from storage.conversations import update_contact
 from storage.db import transaction
-from sqlmodel import Session
 
 log = logging.getLogger(__name__)
 
@@ -229,16 +229,16 @@ def _verified() -> tuple[Runtime, TwilioSmsChannel]:
     assert isinstance(channel, TwilioSmsChannel)
     if not channel.signed(request):
         log.warning("rejected a request to %s with a missing or wrong signature", request.path)
-        raise _Forbidden
+        raise SignatureError
     return rt, channel
 
 
-class _Forbidden(Exception):
+class SignatureError(PermissionError):
     """Raised by `_verified`; turned into a bare 403 by the blueprint's error handler."""
 
 
-@bp.errorhandler(_Forbidden)
-def _forbidden(_exc: _Forbidden) -> ResponseReturnValue:
+@bp.errorhandler(SignatureError)
+def _forbidden(_exc: SignatureError) -> ResponseReturnValue:
     return Response("signature does not match\n", status=403, mimetype="text/plain")
 
 

@@ -29,7 +29,8 @@ def line(settings: Settings, clock: Clock) -> Iterator[SmsLine]:
 def test_a_whole_conversation_in_english(line: SmsLine) -> None:
     phone = line.phone(RESIDENT)
     [welcome] = phone.text("hi")
-    assert "what's on your mind?" in welcome and "call 911" in welcome
+    assert "what's on your mind?" in welcome
+    assert "call 911" in welcome
     [menu] = phone.text("Cars race down Elm Street every night")
     assert "kept your words" in menu
     assert "\n1 A safety concern where I live\n" in menu  # choices as numbered lines
@@ -110,7 +111,8 @@ def test_a_1600_character_message_is_kept_whole(line: SmsLine) -> None:
     assert "kept your words" in menu
     with transaction(line.rt.db) as session:
         [(response, _)] = conversations.list_responses(session)
-    assert response.text == body.strip() and len(body) == 1600
+    assert response.text == body.strip()
+    assert len(body) == 1600
 
 
 def test_emoji_are_kept_and_the_reply_is_billed_as_twilio_would(line: SmsLine) -> None:
