@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime, build_runtime
+from channels import twilio_sms
 from channels.simulator import SimulatorChannel
 
 csrf = CSRFProtect()
@@ -52,6 +53,10 @@ def create_app(
 def _configure_channels(runtime: Runtime) -> None:
     """Every channel whose settings are present; the simulator is always on."""
     runtime.channels.setdefault("simulator", SimulatorChannel())
+    if twilio_sms.NAME not in runtime.channels and (
+        sms := twilio_sms.channel_for(runtime.settings)
+    ):
+        runtime.channels[twilio_sms.NAME] = sms
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -59,6 +64,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health.bp)
     app.register_blueprint(simulator.bp)
+    if twilio_sms.NAME in runtime_of(app).channels:
+        app.register_blueprint(twilio_sms.bp)
+        csrf.exempt(twilio_sms.bp)  # signed by Twilio instead
 
 
 def _local_secret(instance: Path) -> str:

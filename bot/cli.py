@@ -9,6 +9,7 @@ import uuid
 from typing import Any, TextIO
 
 import click
+from flask import Flask
 
 from bot.config import ConfigError, load_settings
 from bot.runtime import Runtime, build_runtime
@@ -23,6 +24,16 @@ def _runtime() -> Runtime:
         raise click.ClickException(str(exc)) from exc
 
 
+def _app(rt: Runtime) -> Flask:
+    """Build the app, whose channels check their settings: a half-configured one stops here."""
+    from bot.app import create_app
+
+    try:
+        return create_app(runtime=rt)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @click.group()
 def main() -> None:
     """Townline: a listening-first line between residents and their police agency."""
@@ -33,13 +44,12 @@ def main() -> None:
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 def serve(host: str, port: int) -> None:
     """Run the web app and the worker in one process (the laptop way)."""
-    from bot.app import create_app
     from bot.worker import start_background
     from storage.migrate import upgrade
 
     rt = _runtime()
+    app = _app(rt)
     upgrade(rt.db)
-    app = create_app(runtime=rt)
     scheduler = start_background(rt) if rt.settings.run_worker_in_process else None
     click.echo(f"Townline on http://{host}:{port}/  (simulator: /simulator, health: /healthz)")
     try:
@@ -52,11 +62,10 @@ def serve(host: str, port: int) -> None:
 @main.command()
 def worker() -> None:
     """Run the scheduler and the outbox sender (a Procfile process)."""
-    from bot.app import create_app
     from bot.worker import run_forever
 
     rt = _runtime()
-    create_app(runtime=rt)  # registers the configured channels on the runtime
+    _app(rt)  # registers the configured channels on the runtime
     click.echo("Townline worker started")
     run_forever(rt)
 
@@ -66,13 +75,12 @@ def worker() -> None:
 @click.option("--language", default=None, help="Start as a resident who chose this language.")
 def chat(address: str | None, language: str | None) -> None:
     """Talk to the bot from a terminal: lines from standard input, replies printed."""
-    from bot.app import create_app
     from bot.simulate import Simulator
     from storage.migrate import upgrade
 
     rt = _runtime()
     upgrade(rt.db)
-    create_app(runtime=rt)
+    _app(rt)
     if language and language not in rt.settings.languages:
         raise click.BadParameter(
             f"choose one of {', '.join(rt.settings.languages)}", param_hint="--language"

@@ -32,8 +32,7 @@ from storage.models import Contact
 
 log = logging.getLogger(__name__)
 MAX_CONFLICT_RETRIES = 5
-# Replies that must still reach a resident who has opted out: the one STOP confirmation, HELP.
-OPT_OUT_EXEMPT_KINDS = ("opt_out", "help")
+OPT_OUT_EXEMPT_KINDS = outbox.OPT_OUT_EXEMPT_KINDS  # kept here too: the worker imports it
 
 
 class SessionConflictError(RuntimeError):

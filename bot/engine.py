@@ -122,6 +122,8 @@ class _Conversation:
         if urgent:
             self._say("emergency")
         self._flag(urgent=urgent, sensitive=self.kw.contains("sensitive", self.text) is not None)
+        if self.inbound.media and self.text:
+            self._say("media_with_text")  # the words go on as usual; the picture can't be read
         if not self.text:
             self._say("media_received" if self.inbound.media else "empty")
             if self.state.get("stage", IDLE) not in ACTIVE_STAGES:
@@ -177,7 +179,8 @@ class _Conversation:
             return self._finish()
         self._choose_language(allow_detection=False, command="stop")
         self.events.append(SetOptOut(True))
-        self._say("stopped")
+        if self.inbound.opt_out != "STOP":  # else the provider sent its confirmation already
+            self._say("stopped")
         self.state = {"stage": IDLE}
         return self._finish()
 

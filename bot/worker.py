@@ -65,9 +65,15 @@ class TokenBucket:
 class Worker:
     """Drains the outbox; safe to run in several processes at once (rows are claimed)."""
 
-    def __init__(self, rt: Runtime, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rt: Runtime,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rt = rt
         self.sleep = sleep
+        self.monotonic = monotonic  # the pacing clock; tests pass one that `sleep` advances
         self.buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
 
@@ -75,7 +81,7 @@ class Worker:
         """One rate limiter per channel, at the channel's configured rate."""
         if channel not in self.buckets:
             rate = self.rt.channels[channel].rate_per_second
-            self.buckets[channel] = TokenBucket(rate)
+            self.buckets[channel] = TokenBucket(rate, clock=self.monotonic)
         return self.buckets[channel]
 
     def run_once(self, limit_per_channel: int | None = None) -> int:

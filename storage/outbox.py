@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,13 +16,59 @@ from storage.db import is_postgres, transaction
 from storage.models import Contact, Message, Outbox
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+# Replies that must still reach a resident who has opted out: the one STOP confirmation, HELP.
+OPT_OUT_EXEMPT_KINDS = ("opt_out", "help")
+
+# How far along a message is, in neutral delivery statuses; channels map their provider's
+# names onto these. A callback may only move a row up this table: providers send callbacks
+# out of order, and "delivered" must never be overwritten by a late "sent".
+DELIVERY_RANK: dict[str, int] = {
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "failed": 4,
+    "undelivered": 4,
+    "cancelled": 4,
+    "delivered": 5,
+    "read": 6,
+}
+UPDATED, STALE, UNKNOWN = "updated", "stale", "unknown"
+
+
+@dataclass(frozen=True)
+class DeliveryUpdate:
+    """What a provider's status callback did to the outbox, for the webhook's log and effects."""
+
+    result: str  # UPDATED, STALE (an older status arrived late) or UNKNOWN (not our message)
+    outbox_id: int | None = None
+    contact_id: int | None = None
 
 
 def enqueue(session: Session, rows: Iterable[dict[str, Any]]) -> list[Outbox]:
-    """Add outbox rows inside the caller's transaction, so they exist only if the cause does."""
-    items = [Outbox(**row) for row in rows]
+    """Add outbox rows inside the caller's transaction, so they exist only if the cause does.
+
+    Consent is checked here, before anything is queued: rows for a contact who has opted out
+    are dropped, except the kinds that must still reach them (the STOP confirmation, HELP).
+    """
+    rows = list(rows)
+    opted_out = _opted_out(session, {row["contact_id"] for row in rows})
+    items = [
+        Outbox(**row)
+        for row in rows
+        if row["contact_id"] not in opted_out or row.get("kind") in OPT_OUT_EXEMPT_KINDS
+    ]
     session.add_all(items)
     return items
+
+
+def _opted_out(session: Session, contact_ids: set[int]) -> set[int]:
+    """Which of these contacts have opted out, as the agency's own record says now."""
+    if not contact_ids:
+        return set()
+    stmt = select(Contact.id).where(
+        col(Contact.id).in_(contact_ids), col(Contact.opted_out_at).is_not(None)
+    )
+    return {row[0] for row in session.execute(stmt)}
 
 
 def _due(now: datetime) -> Any:
@@ -97,6 +144,50 @@ def cancel_pending_for(
         .values(status=CANCELLED, last_error=reason)
     )
     return int(result.rowcount or 0)
+
+
+def record_delivery(
+    session: Session,
+    *,
+    channel: str,
+    provider_id: str,
+    status: str,
+    error: str | None = None,
+    needs_staff: bool = False,
+) -> DeliveryUpdate:
+    """Apply a delivery status from a callback, only if it moves the row forward.
+
+    One UPDATE whose WHERE holds the rank check, so two callbacks racing each other can
+    never leave the row at the older status.
+    """
+    rank = DELIVERY_RANK[status]
+    behind = [name for name, r in DELIVERY_RANK.items() if r < rank]
+    values: dict[str, Any] = {"delivery_status": status}
+    if error is not None:
+        values["last_error"] = error
+    if needs_staff:
+        values["needs_staff"] = True
+    stmt = (
+        update(Outbox)
+        .where(
+            col(Outbox.channel) == channel,
+            col(Outbox.provider_id) == provider_id,
+            or_(col(Outbox.delivery_status).is_(None), col(Outbox.delivery_status).in_(behind)),
+        )
+        .values(**values)
+        .returning(Outbox.id, Outbox.contact_id)
+    )
+    row = session.execute(stmt).first()
+    if row is not None:
+        return DeliveryUpdate(UPDATED, row[0], row[1])
+    found = session.execute(
+        select(Outbox.id, Outbox.contact_id).where(
+            col(Outbox.channel) == channel, col(Outbox.provider_id) == provider_id
+        )
+    ).first()
+    if found is None:
+        return DeliveryUpdate(UNKNOWN)
+    return DeliveryUpdate(STALE, found[0], found[1])
 
 
 def transcript(

@@ -111,7 +111,16 @@ def test_sign_is_accepted_by_request_validator() -> None:
 
 @pytest.mark.parametrize(
     ("body", "segments"),
-    [("a" * 160, 1), ("a" * 161, 2), ("é" * 160, 1), ("🙂" * 35, 1), ("🙂" * 36, 2)],
+    [
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("é" * 160, 1),
+        ("🙂" * 35, 1),
+        ("🙂" * 36, 2),
+        # At segment boundaries an escape pair or an emoji is never split: one more segment.
+        ("a" * 152 + "[" + "a" * 152, 3),
+        ("a" * 66 + "😀" + "a" * 66, 3),
+    ],
 )
 def test_num_segments(body: str, segments: int) -> None:
     """Segment counts follow GSM-7 / UCS-2 limits, as Twilio bills them."""

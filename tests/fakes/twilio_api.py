@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import re
 import uuid
 from collections import deque
@@ -26,6 +25,7 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from bot.segments import count_segments
 from tests.fakes._http import FakeHTTPServer, RecordedRequest, Reply
 
 DEFAULT_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -51,21 +51,10 @@ ERROR_MESSAGES: dict[int, str] = {
 }
 _CODE_FOR_STATUS = {401: 20003, 404: 20404, 429: 20429, 500: 20500}
 
-# GSM-7 alphabet (basic set costs one septet, extension set two); anything else forces UCS-2.
-_GSM_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM_EXTENDED = set("^{}\\[~]|€\f")
-
 
 def num_segments(body: str) -> int:
-    """Count SMS segments like Twilio bills them, so tests can check long-message handling."""
-    if all(ch in _GSM_BASIC or ch in _GSM_EXTENDED for ch in body):
-        units, single, multi = sum(2 if ch in _GSM_EXTENDED else 1 for ch in body), 160, 153
-    else:
-        units, single, multi = len(body.encode("utf-16-le")) // 2, 70, 67
-    return 1 if units <= single else math.ceil(units / multi)
+    """Count SMS segments like Twilio bills them, with the project's calculator port."""
+    return count_segments(body).segments
 
 
 def sign(url: str, params: dict[str, Any], auth_token: str = DEFAULT_AUTH_TOKEN) -> str:

@@ -1,0 +1,305 @@
+"""SMS over Twilio: signed webhooks in, paced REST sends out, delivery statuses that only go up.
+
+Twilio's words become neutral ones here, at the edge, through the tables below: a webhook
+form becomes an `Inbound`, an error code becomes a send outcome, a `MessageStatus` becomes
+a delivery status ranked in `storage.outbox.DELIVERY_RANK`. Phone numbers never reach a log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from flask import Blueprint, Request, Response, current_app, request
+from flask.typing import ResponseReturnValue
+from sqlmodel import Session
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response as TwilioResponse
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.config import Settings
+from bot.conversation import receive
+from bot.events import Inbound
+from bot.runtime import Runtime
+from bot.segments import count_segments
+from channels.base import (
+    FAILED,
+    OPTED_OUT,
+    RETRY,
+    SENT,
+    UNREACHABLE,
+    Outbound,
+    SendResult,
+    render_numbered,
+)
+from channels.twilio_config import TwilioConfig
+from storage import outbox
+from storage.conversations import update_contact
+from storage.db import transaction
+
+log = logging.getLogger(__name__)
+
+NAME = "sms"
+INBOUND_PATH = "/sms/twilio"
+STATUS_PATH = "/sms/twilio/status"
+SEND_TIMEOUT_SECONDS = 10.0
+MAX_MEDIA = 10  # Twilio delivers at most ten media items per message
+EMPTY_TWIML = str(MessagingResponse())  # '<?xml ...?><Response />': reply later, via the outbox
+
+# Twilio error codes -> what they mean for us (https://www.twilio.com/docs/api/errors).
+# Codes not listed: HTTP 429 and 5xx are retried, any other error fails and is shown to staff.
+ERROR_OUTCOMES: Mapping[int, str] = {
+    21610: OPTED_OUT,  # the recipient texted STOP to this sender: never retry
+    21211: UNREACHABLE,  # invalid 'To' number
+    21614: UNREACHABLE,  # 'To' is not a mobile number
+    30005: UNREACHABLE,  # unknown destination handset
+    30006: UNREACHABLE,  # landline or unreachable carrier
+    20429: RETRY,  # too many requests: back off
+    30007: FAILED,  # carrier filtered it as spam: don't hammer, a person should look
+}
+# Delivery errors a person must act on (reword the message, register the sender).
+FLAG_STAFF_CODES = frozenset({30007})
+
+# Twilio MessageStatus -> neutral delivery status. Statuses not here (receiving, received:
+# inbound only) are ignored. https://www.twilio.com/docs/messaging/api/message-resource
+STATUSES: Mapping[str, str] = {
+    "accepted": "queued",
+    "scheduled": "queued",
+    "queued": "queued",
+    "sending": "sending",
+    "sent": "sent",
+    "partially_delivered": "sent",
+    "delivered": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": "cancelled",
+    "read": "read",
+}
+
+# OptOutType, sent with Advanced Opt-Out when Twilio itself acted on a keyword.
+OPT_OUT_TYPES = frozenset({"STOP", "START", "HELP"})
+
+
+class MalformedError(ValueError):
+    """A signed request without the fields Twilio always sends: answered 400."""
+
+
+class RebasedHttpClient(TwilioHttpClient):
+    """Twilio's own HTTP client, sending every request to another base URL (TWILIO_API_URL).
+
+    Twilio documents a custom `http_client` as the extension point; rewriting the scheme and
+    host of each URL covers every Twilio domain, so nothing can leak to the real API.
+    """
+
+    def __init__(self, base_url: str, timeout: float | None = None) -> None:
+        super().__init__(timeout=timeout)
+        self.base = urlsplit(base_url.rstrip("/"))
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> TwilioResponse:
+        """Swap scheme and host (and prefix any base path), keeping path and query."""
+        parts = urlsplit(url)
+        rebased = parts._replace(
+            scheme=self.base.scheme, netloc=self.base.netloc, path=self.base.path + parts.path
+        )
+        return super().request(method, urlunsplit(rebased), *args, **kwargs)
+
+
+def send_error(status: int | None, code: int | None) -> SendResult:
+    """One Twilio error as a send outcome; the text names the code, never the number."""
+    error = f"twilio {code or '-'} (HTTP {status or '-'})"
+    outcome = ERROR_OUTCOMES.get(code or 0)
+    if outcome is None:
+        outcome = RETRY if status is not None and (status == 429 or status >= 500) else FAILED
+    return SendResult(outcome, error=error, flag_staff=outcome == FAILED)
+
+
+class TwilioSmsChannel:
+    """Sends through the real twilio REST client; checks webhook signatures with its token."""
+
+    name = NAME
+
+    def __init__(self, config: TwilioConfig, timeout: float = SEND_TIMEOUT_SECONDS) -> None:
+        self.config = config
+        self.rate_per_second = config.mps
+        if config.api_url:
+            self.http: TwilioHttpClient = RebasedHttpClient(config.api_url, timeout=timeout)
+        else:
+            self.http = TwilioHttpClient(timeout=timeout)
+        self.client = Client(config.account_sid, config.auth_token, http_client=self.http)
+        self.validator = RequestValidator(config.auth_token)
+
+    @staticmethod
+    def render(text: str, choices: Sequence[Mapping[str, Any]]) -> str:
+        """Choices become numbered lines: every phone can answer with a digit."""
+        return render_numbered(text, [dict(c) for c in choices])
+
+    def cost(self, message: Outbound) -> int:
+        """Segments of the body as Twilio bills them: TWILIO_MPS counts segments, not messages."""
+        return count_segments(self.render(message.text, message.choices)).segments
+
+    def send(self, message: Outbound) -> SendResult:
+        """One REST create; the worker recorded the attempt before and records the SID after."""
+        params: dict[str, Any] = {
+            "to": message.address,
+            "body": self.render(message.text, message.choices),
+        }
+        if self.config.messaging_service_sid:
+            params["messaging_service_sid"] = self.config.messaging_service_sid
+        else:
+            params["from_"] = self.config.from_
+        if self.config.public_url:
+            params["status_callback"] = self.config.public_url + STATUS_PATH
+        try:
+            created = self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            result = send_error(exc.status, exc.code)
+            log.warning("outbox row %s: %s -> %s", message.outbox_id, result.error, result.outcome)
+            return result
+        except (requests.RequestException, TwilioException) as exc:
+            # Timeouts and dropped connections. A read timeout after the POST is ambiguous
+            # (Twilio may have queued it); the attempt is on record, so retrying is visible.
+            log.warning("outbox row %s: %s, will retry", message.outbox_id, type(exc).__name__)
+            return SendResult(RETRY, error=f"network: {type(exc).__name__}")
+        return SendResult(SENT, provider_id=created.sid)
+
+    def signed(self, req: Request) -> bool:
+        """X-Twilio-Signature over the URL Twilio called and every posted field."""
+        signature = req.headers.get("X-Twilio-Signature", "")
+        if not signature:
+            return False
+        return bool(self.validator.validate(self.signed_url(req), req.form, signature))
+
+    def signed_url(self, req: Request) -> str:
+        """The URL Twilio signed: PUBLIC_URL + path behind a proxy, else what Flask saw."""
+        if not self.config.public_url:
+            return req.url
+        query = req.query_string.decode("latin-1")
+        return self.config.public_url + req.path + (f"?{query}" if query else "")
+
+    def close(self) -> None:
+        """Release pooled connections (tests, shutdown)."""
+        if self.http.session is not None:
+            self.http.session.close()
+
+
+def channel_for(settings: Settings) -> TwilioSmsChannel | None:
+    """The SMS channel when Twilio is configured, None when it is not (ConfigError if half)."""
+    config = TwilioConfig.from_settings(settings)
+    return TwilioSmsChannel(config) if config else None
+
+
+# ---- webhooks -----------------------------------------------------------------------------
+
+bp = Blueprint("twilio_sms", __name__)
+
+
+def parse_inbound(form: Mapping[str, str], rt: Runtime) -> Inbound:
+    """Twilio's inbound form as a neutral Inbound; MessageSid and From are required."""
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    sender = form.get("From")
+    if not sid or not sender:
+        raise MalformedError("MessageSid and From are required")
+    try:
+        num_media = min(MAX_MEDIA, max(0, int(form.get("NumMedia") or 0)))
+    except ValueError as exc:
+        raise MalformedError("NumMedia must be a number") from exc
+    media = tuple(url for i in range(num_media) if (url := form.get(f"MediaUrl{i}")))
+    opt_out = (form.get("OptOutType") or "").strip().upper()
+    return Inbound(
+        channel=NAME,
+        address=sender,
+        text=form.get("Body") or "",
+        provider_id=sid,
+        received_at=rt.now(),
+        media=media,
+        opt_out=opt_out if opt_out in OPT_OUT_TYPES else None,
+    )
+
+
+def _verified() -> tuple[Runtime, TwilioSmsChannel]:
+    """The runtime and channel, once the signature checks out; 403 otherwise."""
+    rt: Runtime = current_app.extensions["townline"]
+    channel = rt.channels[NAME]
+    assert isinstance(channel, TwilioSmsChannel)
+    if not channel.signed(request):
+        log.warning("rejected a request to %s with a missing or wrong signature", request.path)
+        raise SignatureError
+    return rt, channel
+
+
+class SignatureError(PermissionError):
+    """Raised by `_verified`; turned into a bare 403 by the blueprint's error handler."""
+
+
+@bp.errorhandler(SignatureError)
+def _forbidden(_exc: SignatureError) -> ResponseReturnValue:
+    return Response("signature does not match\n", status=403, mimetype="text/plain")
+
+
+@bp.errorhandler(MalformedError)
+def _malformed(exc: MalformedError) -> ResponseReturnValue:
+    return Response(f"{exc}\n", status=400, mimetype="text/plain")
+
+
+@bp.post(INBOUND_PATH)
+def inbound() -> ResponseReturnValue:
+    """A resident's SMS/MMS: stored and answered in one transaction, replies via the outbox."""
+    rt, _channel = _verified()
+    message = parse_inbound(request.form, rt)
+    receipt = receive(rt, message)
+    if receipt.duplicate:
+        log.info("duplicate delivery of %s answered without reprocessing", message.provider_id)
+    return Response(EMPTY_TWIML, mimetype="text/xml")
+
+
+@bp.post(STATUS_PATH)
+def status() -> ResponseReturnValue:
+    """A delivery status callback: moves the outbox row forward, never back."""
+    rt, _channel = _verified()
+    sid = request.form.get("MessageSid") or request.form.get("SmsSid")
+    raw = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").lower()
+    if not sid or not raw:
+        raise MalformedError("MessageSid and MessageStatus are required")
+    neutral = STATUSES.get(raw)
+    if neutral is None:
+        log.info("status %r for %s is not one we track; ignored", raw, sid)
+        return Response("", status=200)
+    code = _error_code(request.form.get("ErrorCode"))
+    effect = send_error(None, code) if code else None
+    with transaction(rt.db) as session:
+        update = outbox.record_delivery(
+            session,
+            channel=NAME,
+            provider_id=sid,
+            status=neutral,
+            error=effect.error if effect else None,
+            needs_staff=code in FLAG_STAFF_CODES,
+        )
+        if update.result == outbox.UPDATED and effect and update.contact_id is not None:
+            _apply_error(session, update.contact_id, effect.outcome, rt)
+    if update.result == outbox.UNKNOWN:
+        log.info("status callback for unknown message %s ignored", sid)
+    return Response("", status=200)
+
+
+def _error_code(raw: str | None) -> int | None:
+    """ErrorCode as an int; Twilio sends '' or omits it when there is none."""
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _apply_error(session: Session, contact_id: int, outcome: str, rt: Runtime) -> None:
+    """A carrier's verdict arriving late (30005/30006, 21610) marks the contact like a send."""
+    if outcome == UNREACHABLE:
+        update_contact(session, contact_id, unreachable_at=rt.now())
+    elif outcome == OPTED_OUT:
+        update_contact(session, contact_id, opted_out_at=rt.now())
+        outbox.cancel_pending_for(session, contact_id, "opted out", ())
