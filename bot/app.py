@@ -48,13 +48,20 @@ def create_app(
 def _configure_channels(runtime: Runtime) -> None:
     """Every channel whose settings are present; the simulator is always on."""
     runtime.channels.setdefault("simulator", SimulatorChannel())
+    if runtime.settings.telegram_bot_token:
+        from channels.telegram import TelegramChannel
+
+        runtime.channels.setdefault("telegram", TelegramChannel.from_settings(runtime.settings))
 
 
 def _register_blueprints(app: Flask) -> None:
     from bot.web import health, simulator
+    from channels import telegram
 
     app.register_blueprint(health.bp)
     app.register_blueprint(simulator.bp)
+    app.register_blueprint(telegram.bp)
+    csrf.exempt(telegram.bp)
 
 
 def _local_secret(instance: Path) -> str:

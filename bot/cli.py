@@ -152,3 +152,8 @@ def flows_check() -> None:
     )
     if findings.errors:
         sys.exit(1)
+
+
+from bot.cli_telegram import telegram  # noqa: E402
+
+main.add_command(telegram)
