@@ -57,26 +57,21 @@ def record_event(
 def _set_blocked(session: Session, contact: Contact, blocked: bool, now: datetime) -> None:
     """A block stops the chat like STOP; unblocking resumes it only if the block stopped it.
 
-    A resident who sent STOP before blocking stays stopped until they say START.
+    `blocked_at` is set only when the block is what stopped the chat, so a resident who sent
+    STOP before blocking stays stopped after unblocking, until they say START.
     """
     assert contact.id is not None
-    if blocked:
-        values: dict[str, datetime | None] = {"blocked_at": now}
-        if contact.opted_out_at is None:
-            values["opted_out_at"] = now
-            outbox.cancel_pending_for(
-                session,
-                contact.id,
-                "bot blocked",
-                (ACK_KIND,),
-                keep_proactive=links.is_linked(session, contact),
-            )
-        store.update_contact(session, contact.id, **values)
-    elif contact.blocked_at is not None:
-        values = {"blocked_at": None}
-        if contact.opted_out_at is not None and contact.opted_out_at == contact.blocked_at:
-            values["opted_out_at"] = None
-        store.update_contact(session, contact.id, **values)
+    if blocked and contact.opted_out_at is None:
+        store.update_contact(session, contact.id, blocked_at=now, opted_out_at=now)
+        outbox.cancel_pending_for(
+            session,
+            contact.id,
+            "bot blocked",
+            (ACK_KIND,),
+            keep_proactive=links.is_linked(session, contact),
+        )
+    elif not blocked and contact.blocked_at is not None:
+        store.update_contact(session, contact.id, blocked_at=None, opted_out_at=None)
 
 
 def queue_ack(rt: Runtime, *, channel: str, contact_id: int, ref: str) -> None:

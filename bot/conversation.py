@@ -170,7 +170,10 @@ def _apply(
             )
         elif isinstance(event, SetOptOut):
             opted_out = event.opted_out
-            store.update_contact(session, contact.id, opted_out_at=now if opted_out else None)
+            if opted_out:
+                store.update_contact(session, contact.id, opted_out_at=now)
+            else:  # START also ends a block: the resident is writing to us again
+                store.update_contact(session, contact.id, opted_out_at=None, blocked_at=None)
             if opted_out:
                 reply_kind = "opt_out"
                 # A linked resident's follow-ups stay: the worker routes them to another channel.

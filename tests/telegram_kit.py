@@ -66,18 +66,18 @@ class TelegramResident:
         return self.client.post(WEBHOOK_PATH, json=update, headers=headers).status_code
 
     def deliver(self, update: dict[str, Any]) -> list[dict[str, Any]]:
-        """Post an update, let the worker send, and return the new sendMessage calls."""
+        """Post an update, let the worker send, and return the messages that reached the chat."""
         assert self.post(update) == 200
         self.worker.drain()
         return self.sent()
 
     def sent(self) -> list[dict[str, Any]]:
-        """Messages sent to this chat since the last look."""
-        calls = [c for c in self.fake.calls("sendMessage") if c["chat_id"] == self.chat_id]
-        new, self.seen = calls[self.seen :], len(calls)
-        for call in new:
-            if call.get("reply_markup"):
-                self.last_markup = call["reply_markup"]
+        """Messages Telegram accepted for this chat since the last look (failed calls aren't)."""
+        sent = [m for m in self.fake.sent_messages() if m["chat"]["id"] == self.chat_id]
+        new, self.seen = sent[self.seen :], len(sent)
+        for message in new:
+            if message.get("reply_markup"):
+                self.last_markup = message["reply_markup"]
         return new
 
     def say(self, text: str) -> list[str]:
