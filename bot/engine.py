@@ -205,20 +205,19 @@ class _Conversation:
     def _opened(self) -> Turn:
         """A chat was opened (Telegram's /start): welcome, resume after STOP, or confirm a link."""
         payload = self.inbound.extra.get("payload")
+        linking = bool(payload) and self.world.link_code_ok
+        self._choose_language(allow_detection=False, keyword_group="start")
+        if payload and not linking:
+            self._say("link_invalid")
         if self.contact.opted_out:
-            self._choose_language(allow_detection=False, keyword_group="start")
             self.events.append(SetOptOut(False))
             self._say("started")
-        else:
-            self._choose_language(allow_detection=False)
-            if not (payload and self.world.link_code_ok):
-                self._say("welcome")
+        elif not linking:
+            self._say("welcome")
         self._new_conversation(LISTENING)
-        if payload and self.world.link_code_ok:
+        if linking:
             self.state["pending_link"] = payload
             self._say("link_confirm", self._link_choices())
-        elif payload:
-            self._say("link_invalid")
         return self._finish(touch=True)
 
     def _link_choices(self) -> tuple[ReplyChoice, ...]:

@@ -23,10 +23,14 @@ def add_code(
 
 def usable_code(session: Session, code: str, channel: str, now: datetime) -> LinkCode | None:
     """The code if it exists for this channel, is unused and has not expired."""
-    row = session.exec(select(LinkCode).where(LinkCode.code == code)).first()
-    if row is None or row.channel != channel or row.used_at is not None:
-        return None
-    return row if row.expires_at > now else None
+    return session.exec(
+        select(LinkCode).where(
+            LinkCode.code == code,
+            LinkCode.channel == channel,
+            col(LinkCode.used_at).is_(None),
+            col(LinkCode.expires_at) > now,  # compared in SQL: SQLite hands back naive times
+        )
+    ).first()
 
 
 def redeem(session: Session, code: str, contact_id: int, channel: str, now: datetime) -> int | None:

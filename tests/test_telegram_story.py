@@ -31,8 +31,9 @@ def settings(settings: Settings, fake: FakeTelegram) -> Settings:
 @pytest.fixture
 def ana(client: FlaskClient, rt: Runtime, fake: FakeTelegram) -> Iterator[TelegramResident]:
     """Ana, whose Telegram app is in English."""
+    channel = channel_of(rt)
     yield TelegramResident(client, rt, fake)
-    channel_of(rt).close()
+    channel.close()
 
 
 def test_a_whole_conversation_by_buttons(ana: TelegramResident, rt: Runtime) -> None:

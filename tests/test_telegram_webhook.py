@@ -37,8 +37,9 @@ def settings(settings: Settings, fake: FakeTelegram) -> Settings:
 @pytest.fixture
 def ana(client: FlaskClient, rt: Runtime, fake: FakeTelegram) -> Iterator[TelegramResident]:
     """Ana, in a private chat with the bot."""
+    channel = channel_of(rt)
     yield TelegramResident(client, rt, fake, user_id=CHAT)
-    channel_of(rt).close()
+    channel.close()
 
 
 def _contact(rt: Runtime) -> Contact | None:
