@@ -63,7 +63,7 @@ def poll(
                 receive_update(rt, channel, update.to_dict())
             except MalformedUpdateError as exc:
                 log.warning("skipping an update Telegram sent: %s", exc)
-            offset = update.update_id + 1
+            offset = max(offset or 0, update.update_id + 1)
             handled += 1
     if offset is not None:  # confirm what was handled, so a restart does not see it again
         channel.call(_get_updates(offset, 0, limit=1))
