@@ -58,7 +58,11 @@ def worker() -> None:
     rt = _runtime()
     create_app(runtime=rt)  # registers the configured channels on the runtime
     click.echo("Townline worker started")
-    run_forever(rt)
+    try:
+        run_forever(rt)
+    finally:  # close provider clients (the Telegram bot's loop) on the way out
+        for channel in rt.channels.values():
+            getattr(channel, "close", lambda: None)()
 
 
 @main.command()
