@@ -57,16 +57,23 @@ def _configure_channels(runtime: Runtime) -> None:
         sms := twilio_sms.channel_for(runtime.settings)
     ):
         runtime.channels[twilio_sms.NAME] = sms
+    if runtime.settings.telegram_bot_token:
+        from channels.telegram import TelegramChannel
+
+        runtime.channels.setdefault("telegram", TelegramChannel.from_settings(runtime.settings))
 
 
 def _register_blueprints(app: Flask) -> None:
     from bot.web import health, simulator
+    from channels import telegram
 
     app.register_blueprint(health.bp)
     app.register_blueprint(simulator.bp)
     if twilio_sms.NAME in runtime_of(app).channels:
         app.register_blueprint(twilio_sms.bp)
         csrf.exempt(twilio_sms.bp)  # signed by Twilio instead
+    app.register_blueprint(telegram.bp)
+    csrf.exempt(telegram.bp)
 
 
 def _local_secret(instance: Path) -> str:

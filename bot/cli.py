@@ -67,7 +67,11 @@ def worker() -> None:
     rt = _runtime()
     _app(rt)  # registers the configured channels on the runtime
     click.echo("Townline worker started")
-    run_forever(rt)
+    try:
+        run_forever(rt)
+    finally:  # close provider clients (the Telegram bot's loop) on the way out
+        for channel in rt.channels.values():
+            getattr(channel, "close", lambda: None)()
 
 
 @main.command()
@@ -160,3 +164,8 @@ def flows_check() -> None:
     )
     if findings.errors:
         sys.exit(1)
+
+
+from bot.cli_telegram import telegram  # noqa: E402
+
+main.add_command(telegram)

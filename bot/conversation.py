@@ -10,14 +10,16 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot import engine
+from bot import engine, linking
 from bot.events import (
     ContactView,
     Event,
     Inbound,
+    LinkContact,
     MeetingView,
     RecordResponse,
     Reply,
+    RequestLink,
     SetConsent,
     SetLanguage,
     SetNeighbourhood,
@@ -26,7 +28,7 @@ from bot.events import (
 )
 from bot.runtime import Runtime
 from storage import conversations as store
-from storage import outbox
+from storage import links, outbox
 from storage.db import transaction
 from storage.models import Contact
 
@@ -85,10 +87,17 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
         idle=timedelta(minutes=rt.settings.session_idle_minutes),
         conversation_id=uuid.uuid4().hex,
         meetings=_meetings(rt, session, now),
+        link_channels=tuple(name for name in linking.LINKABLE if name in rt.channels),
+        link_code_ok=_link_code_ok(session, inbound, contact, row.state or {}, now),
     )
-    view = ContactView(contact.language, contact.language_source, contact.opted_out_at is not None)
+    view = ContactView(
+        contact.language,
+        contact.language_source,
+        contact.opted_out_at is not None,
+        linked=links.is_linked(session, contact),
+    )
     turn = engine.handle(inbound, view, row.state or {}, world)
-    _apply(session, contact, message_id, turn.events, now)
+    _apply(rt, session, contact, message_id, turn.events, now)
     state = turn.state
     saved = store.save_session(
         session,
@@ -105,8 +114,24 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
     return Receipt(False, contact.id, message_id, turn.replies)
 
 
+def _link_code_ok(
+    session: Session, inbound: Inbound, contact: Contact, state: dict[str, object], now: datetime
+) -> bool:
+    """Whether the code this chat was opened with (or is confirming) can still link it."""
+    code = inbound.extra.get("payload") or state.get("pending_link")
+    if not isinstance(code, str) or not code:
+        return False
+    row = links.usable_code(session, code, inbound.channel, now)
+    return row is not None and row.contact_id != contact.id
+
+
 def _apply(
-    session: Session, contact: Contact, message_id: int, events: list[Event], now: datetime
+    rt: Runtime,
+    session: Session,
+    contact: Contact,
+    message_id: int,
+    events: list[Event],
+    now: datetime,
 ) -> None:
     """One handler per event type, all in the caller's transaction."""
     assert contact.id is not None
@@ -143,10 +168,20 @@ def _apply(
             )
         elif isinstance(event, SetOptOut):
             opted_out = event.opted_out
-            store.update_contact(session, contact.id, opted_out_at=now if opted_out else None)
+            if opted_out:
+                store.update_contact(session, contact.id, opted_out_at=now)
+            else:  # START also ends a block: the resident is writing to us again
+                store.update_contact(session, contact.id, opted_out_at=None, blocked_at=None)
             if opted_out:
                 reply_kind = "opt_out"
-                outbox.cancel_pending_for(session, contact.id, "opted out", OPT_OUT_EXEMPT_KINDS)
+                # A linked resident's follow-ups stay: the worker routes them to another channel.
+                outbox.cancel_pending_for(
+                    session,
+                    contact.id,
+                    "opted out",
+                    OPT_OUT_EXEMPT_KINDS,
+                    keep_proactive=links.is_linked(session, contact),
+                )
         elif isinstance(event, SetConsent):
             values = {}
             if event.follow_up is not None:
@@ -156,6 +191,11 @@ def _apply(
             store.update_contact(session, contact.id, **values)
         elif isinstance(event, SetNeighbourhood):
             store.update_contact(session, contact.id, neighbourhood=event.neighbourhood)
+        elif isinstance(event, RequestLink):
+            _offer_link(rt, session, contact.id, message_id, event, now)
+        elif isinstance(event, LinkContact):
+            if links.redeem(session, event.code, contact.id, contact.channel, now) is None:
+                log.warning("link code could not be redeemed after it was confirmed")
         elif isinstance(event, Reply):
             kind = "help" if opted_out and reply_kind == "reply" else reply_kind
             outbox.enqueue(
@@ -188,3 +228,45 @@ def _meetings(rt: Runtime, session: Session, now: datetime) -> tuple[MeetingView
         when = meeting.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         views.append(MeetingView(meeting.title, when, where))
     return tuple(views)
+
+
+def _offer_link(
+    rt: Runtime,
+    session: Session,
+    contact_id: int,
+    message_id: int,
+    event: RequestLink,
+    now: datetime,
+) -> None:
+    """Mint a one-time code and queue the deep link; the worker fills in the bot's name."""
+    code = linking.new_code()
+    links.add_code(
+        session,
+        code=code,
+        contact_id=contact_id,
+        channel=event.channel,
+        now=now,
+        expires=now + linking.LINK_TTL,
+    )
+    text = rt.catalog.text(
+        "link_offer",
+        event.language,
+        agency=rt.settings.agency_name,
+        link=linking.deep_link(code),
+    )
+    outbox.enqueue(
+        session,
+        [
+            {
+                "contact_id": contact_id,
+                "in_reply_to": message_id,
+                "channel": store.channel_of(session, contact_id),
+                "kind": linking.LINK_KIND,
+                "priority": 0,
+                "text": text,
+                "language": event.language,
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+        ],
+    )

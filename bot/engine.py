@@ -3,6 +3,10 @@
 It listens first: whatever a resident writes first is kept verbatim before any menu.
 Global keywords (STOP, START, HELP, a language, MENU, emergency words) act before any flow.
 It never sends, commits or imports a channel; `bot.conversation` applies its events.
+
+Channels with commands pass them neutrally in `Inbound.extra`: {"command": "start",
+"payload": <deep-link code or absent>} when a chat is opened, {"command": "language"} to ask
+for the language menu. HELP and STOP commands arrive as `Inbound.opt_out`.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from bot.events import (
     ContactView,
     Event,
     Inbound,
+    LinkContact,
     MeetingView,
     RecordResponse,
     Reply,
     ReplyChoice,
+    RequestLink,
     SetConsent,
     SetLanguage,
     SetNeighbourhood,
@@ -56,6 +62,8 @@ class World:
     idle: timedelta
     conversation_id: str  # used when this message starts a conversation
     meetings: tuple[MeetingView, ...] = ()
+    link_channels: tuple[str, ...] = ()  # channels a resident may ask to continue on
+    link_code_ok: bool = False  # the link code in play (opened with, or awaiting yes) is usable
 
 
 @dataclass
@@ -102,6 +110,8 @@ class _Conversation:
     def run(self) -> Turn:
         if self._is_stop():
             return self._stop()
+        if self.inbound.extra.get("command") == "start":
+            return self._opened()
         if self._is_start():
             return self._start()
         if self.contact.opted_out:
@@ -113,11 +123,17 @@ class _Conversation:
             self._choose_language(allow_detection=False, command="help")
             self._say("help")
             return self._finish(touch=True)
-        if (chosen := self.kw.language_choice(self.text)) is not None:
+        if (chosen := self._language_pick()) is not None:
             return self._switch_language(chosen)
+        if self.inbound.extra.get("command") == "language":
+            return self._language_menu()
         self._choose_language(allow_detection=True)
+        if "pending_link" in self.state and (turn := self._confirm_link()) is not None:
+            return turn
         if self.kw.exact("menu", self.text):
             return self._menu()
+        if self.kw.exact("telegram", self.text):
+            return self._offer_link("telegram")
         urgent = self.kw.contains("emergency", self.text) is not None
         if urgent:
             self._say("emergency")
@@ -180,7 +196,8 @@ class _Conversation:
         self._choose_language(allow_detection=False, command="stop")
         self.events.append(SetOptOut(True))
         if self.inbound.opt_out != "STOP":  # else the provider sent its confirmation already
-            self._say("stopped")
+            # A resident linked across channels stops only this one, and is told so.
+            self._say("stopped_here" if self.contact.linked else "stopped")
         self.state = {"stage": IDLE}
         return self._finish()
 
@@ -191,6 +208,82 @@ class _Conversation:
         self._say("started")
         self._new_conversation(LISTENING)
         return self._finish(touch=True)
+
+    def _opened(self) -> Turn:
+        """A chat was opened (Telegram's /start): welcome, resume after STOP, or confirm a link."""
+        payload = self.inbound.extra.get("payload")
+        linking = bool(payload) and self.world.link_code_ok
+        self._choose_language(allow_detection=False, command="start")
+        if payload and not linking:
+            self._say("link_invalid")
+        if self.contact.opted_out:
+            self.events.append(SetOptOut(False))
+            self._say("started")
+        elif not linking:
+            self._say("welcome")
+        self._new_conversation(LISTENING)
+        if linking:
+            self.state["pending_link"] = payload
+            self._say("link_confirm", self._link_choices())
+        return self._finish(touch=True)
+
+    def _link_choices(self) -> tuple[ReplyChoice, ...]:
+        return (
+            ReplyChoice("1", self._msg("choice_yes"), "link:yes"),
+            ReplyChoice("2", self._msg("choice_no"), "link:no"),
+        )
+
+    def _confirm_link(self) -> Turn | None:
+        """Yes links this chat to the resident who asked; anything but yes/no carries on."""
+        code = self.state.pop("pending_link")
+        choice = self._pick(self._link_choices())
+        if choice is not None:
+            yes: bool | None = choice.value == "link:yes"
+        elif self.kw.exact("yes", self.text):
+            yes = True
+        elif self.kw.exact("no", self.text):
+            yes = False
+        else:
+            return None
+        if yes and self.world.link_code_ok:
+            self.events.append(LinkContact(code))
+            self._say("linked")
+        else:
+            self._say("link_invalid" if yes else "link_declined")
+        return self._finish(touch=True)
+
+    def _offer_link(self, channel: str) -> Turn:
+        """Ask the host for a deep link to `channel`, when that channel is on and is elsewhere."""
+        if self.inbound.channel == channel:
+            self._say("link_already")
+        elif channel not in self.world.link_channels:
+            self._say("link_unavailable")
+        else:
+            self.events.append(RequestLink(channel, self.lang))
+        return self._finish(touch=self.state.get("stage", IDLE) in ACTIVE_STAGES)
+
+    def _language_pick(self) -> str | None:
+        """A language by name, by the menu's button, or by its number right after the menu."""
+        menu = self.state.pop("language_menu", False)
+        choice = self.inbound.choice or ""
+        if choice.startswith("lang:") and choice[5:] in self.catalog.languages:
+            return choice[5:]
+        if menu and (picked := self._pick(self._language_choices())) is not None:
+            return picked.value[5:]
+        return self.kw.language_choice(self.text)
+
+    def _language_choices(self) -> tuple[ReplyChoice, ...]:
+        return tuple(
+            ReplyChoice(str(i), self._msg("language_name", lang), f"lang:{lang}")
+            for i, lang in enumerate(self.catalog.languages, start=1)
+        )
+
+    def _language_menu(self) -> Turn:
+        """Every language by its own name; the current question waits."""
+        self._choose_language(allow_detection=False)
+        self.state["language_menu"] = True
+        self._say("language_menu", self._language_choices())
+        return self._finish()
 
     def _switch_language(self, language: str) -> Turn:
         """An explicit choice wins and is remembered; the current question is asked again."""

@@ -36,6 +36,7 @@ class ContactView:
     language: str | None = None
     language_source: str | None = None
     opted_out: bool = False
+    linked: bool = False  # the same resident is also reachable on another channel
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,26 @@ class SetNeighbourhood:
     neighbourhood: str
 
 
+@dataclass(frozen=True)
+class RequestLink:
+    """The resident asked to continue on another channel: the host mints a one-time code.
+
+    The host sends the deep link (`link_offer`) in `language`; the engine does no I/O.
+    """
+
+    name: ClassVar[str] = "request_link"
+    channel: str
+    language: str
+
+
+@dataclass(frozen=True)
+class LinkContact:
+    """The resident confirmed a link code: join this contact to the resident who asked."""
+
+    name: ClassVar[str] = "link_contact"
+    code: str
+
+
 Event = (
     Reply
     | RecordResponse
@@ -136,5 +157,7 @@ Event = (
     | SetLanguage
     | SetOptOut
     | SetConsent
-    | (SetNeighbourhood)
+    | SetNeighbourhood
+    | RequestLink
+    | LinkContact
 )

@@ -12,15 +12,17 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlmodel import Session
 
+from bot import linking
 from bot.conversation import OPT_OUT_EXEMPT_KINDS
 from bot.quiet import next_allowed
 from bot.runtime import Runtime
 from channels.base import FAILED, OPTED_OUT, RETRY, SENT, UNREACHABLE, Outbound, SendResult
-from storage import outbox
+from storage import links, outbox
 from storage.conversations import update_contact
 from storage.db import transaction
-from storage.models import Outbox
+from storage.models import Contact, Outbox
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
@@ -124,6 +126,19 @@ class Worker:
             if contact is None:
                 outbox.finish(session, row.id, status=outbox.FAILED, last_error="contact missing")
                 return
+            if row.proactive and (target := self._route(session, contact)) is not None:
+                # One resident, several channels: hand the row to the channel they used last.
+                outbox.finish(
+                    session,
+                    row.id,
+                    status=outbox.PENDING,
+                    contact_id=target.id,
+                    channel=target.channel,
+                    next_attempt_at=now,
+                    attempts=max(0, row.attempts - 1),
+                    last_error=None,
+                )
+                return
             if contact.opted_out_at is not None and row.kind not in OPT_OUT_EXEMPT_KINDS:
                 outbox.finish(session, row.id, status=outbox.CANCELLED, last_error="opted out")
                 return
@@ -139,14 +154,19 @@ class Worker:
                 return
             address = contact.address
         channel = self.rt.channels[row.channel]
+        text = self._late_text(row.text)
+        if text is None:
+            self._record(row, SendResult(RETRY, error="the Telegram bot's name is not known yet"))
+            return
         message = Outbound(
             outbox_id=row.id,
             channel=row.channel,
             address=address,
-            text=row.text,
+            text=text,
             choices=row.choices or (),
             language=row.language,
             kind=row.kind,
+            provider_ref=row.provider_ref,
         )
         bucket = self.bucket(row.channel)
         cost = channel.cost(message)
@@ -158,7 +178,20 @@ class Worker:
         except Exception as exc:  # a bug or an unexpected library error: keep the message
             log.exception("channel %s raised while sending outbox row %s", row.channel, row.id)
             result = SendResult(RETRY, error=f"{type(exc).__name__}: {exc}")
-        self._record(row, result)
+        self._record(row, result, text=text)
+
+    def _route(self, session: Session, contact: Contact) -> Contact | None:
+        """The resident's most recently used contact, if it is not this row's."""
+        target = links.route_for(session, contact, set(self.rt.channels))
+        return target if target.id != contact.id else None
+
+    def _late_text(self, text: str) -> str | None:
+        """Fill what only a worker may look up (the Telegram bot's name); None if it can't yet."""
+        if linking.BOT_PLACEHOLDER not in text:
+            return text
+        channel = self.rt.channels.get("telegram")
+        username = getattr(channel, "bot_username", lambda: None)()
+        return linking.fill_bot(text, username) if username else None
 
     def _quiet_until(self, now: datetime) -> datetime | None:
         """When proactive messages may go out again, or None if they may go now."""
@@ -166,7 +199,7 @@ class Worker:
         allowed = next_allowed(now, zone, self.rt.settings.quiet_hours)
         return None if allowed <= now else allowed
 
-    def _record(self, row: Outbox, result: SendResult) -> None:
+    def _record(self, row: Outbox, result: SendResult, text: str | None = None) -> None:
         assert row.id is not None
         now = self.rt.now()
         with transaction(self.rt.db) as session:
@@ -179,6 +212,7 @@ class Worker:
                     sent_at=now,
                     delivery_status="sent",
                     last_error=None,
+                    text=text or row.text,  # as the resident read it (a deep link filled in)
                 )
             elif result.outcome == RETRY and row.attempts < MAX_ATTEMPTS:
                 delay = max(result.retry_after or 0.0, backoff(row.attempts))
@@ -192,7 +226,12 @@ class Worker:
             elif result.outcome == OPTED_OUT:
                 outbox.finish(session, row.id, status=outbox.FAILED, last_error=result.error)
                 update_contact(session, row.contact_id, opted_out_at=now)
-                outbox.cancel_pending_for(session, row.contact_id, "opted out", ())
+                contact = outbox.contact_for(session, row.contact_id)
+                linked = contact is not None and links.is_linked(session, contact)
+                # Honoured for this channel only: a linked resident's follow-ups are rerouted.
+                outbox.cancel_pending_for(
+                    session, row.contact_id, "opted out", (), keep_proactive=linked
+                )
             elif result.outcome == UNREACHABLE:
                 outbox.finish(session, row.id, status=outbox.FAILED, last_error=result.error)
                 update_contact(session, row.contact_id, unreachable_at=now)

@@ -25,6 +25,7 @@ class Outbound:
     choices: Sequence[dict[str, str]] = ()
     language: str | None = None
     kind: str = "reply"
+    provider_ref: str | None = None  # what the provider needs to act on (a callback query id)
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,19 @@ STEP_TYPES = {
 }
 WAITING_TYPES = STEP_TYPES - {"knowledge", "meetings"}
 YES_NO_TYPES = {"consent", "subscribe"}
-KEYWORD_GROUPS = ("stop", "start", "help", "menu", "skip", "yes", "no", "greeting", "thanks")
-PLACEHOLDERS = {"agency", "title", "when", "where"}
+KEYWORD_GROUPS = (
+    "stop",
+    "start",
+    "help",
+    "menu",
+    "skip",
+    "yes",
+    "no",
+    "greeting",
+    "thanks",
+    "telegram",
+)
+PLACEHOLDERS = {"agency", "title", "when", "where", "link"}
 
 
 class FlowError(ValueError):

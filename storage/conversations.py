@@ -34,6 +34,11 @@ def get_or_create_contact(session: Session, channel: str, address: str, now: dat
     return contact
 
 
+def channel_of(session: Session, contact_id: int) -> str:
+    """The channel a contact is on."""
+    return session.exec(select(Contact.channel).where(Contact.id == contact_id)).one()
+
+
 def find_contact(session: Session, channel: str, address: str) -> Contact | None:
     """The contact for an address, if it has ever written."""
     return session.exec(

@@ -63,6 +63,9 @@ class Contact(SQLModel, table=True):
     unreachable_at: datetime | None = _ts()
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_seen_at: datetime | None = _ts()
+    # One resident, several channels: a linked contact points at the resident's first contact.
+    resident_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    blocked_at: datetime | None = _ts()  # the resident blocked the bot (Telegram), until unblocked
 
 
 class Message(SQLModel, table=True):
@@ -148,6 +151,7 @@ class Outbox(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     lease_until: datetime | None = _ts()
     provider_id: str | None = Field(default=None, max_length=128)
+    provider_ref: str | None = Field(default=None, max_length=128)  # e.g. a callback_query_id
     delivery_status: str | None = Field(default=None, max_length=32)
     last_error: str | None = None
     needs_staff: bool = False  # failed in a way a person should look at (e.g. carrier filtering)
@@ -166,3 +170,18 @@ class Meeting(SQLModel, table=True):
     neighbourhood: str | None = Field(default=None, max_length=120)
     notes: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code that links a resident's new channel (a Telegram chat) to their contact."""
+
+    __tablename__ = "link_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, sa_column_kwargs={"unique": True})
+    contact_id: int = Field(foreign_key="contact.id", index=True)  # who asked for the link
+    channel: str = Field(max_length=32)  # the channel it links to
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = _ts()
+    used_by: int | None = Field(default=None, foreign_key="contact.id")

@@ -16,8 +16,9 @@ from storage.db import is_postgres, transaction
 from storage.models import Contact, Message, Outbox
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
-# Replies that must still reach a resident who has opted out: the one STOP confirmation, HELP.
-OPT_OUT_EXEMPT_KINDS = ("opt_out", "help")
+# What must still reach a resident who has opted out: the one STOP confirmation, HELP, and the
+# acknowledgement of a button press (it only stops the button spinner).
+OPT_OUT_EXEMPT_KINDS = ("opt_out", "help", "ack")
 
 # How far along a message is, in neutral delivery statuses; channels map their provider's
 # names onto these. A callback may only move a row up this table: providers send callbacks
@@ -131,17 +132,26 @@ def finish(session: Session, outbox_id: int, **values: Any) -> None:
 
 
 def cancel_pending_for(
-    session: Session, contact_id: int, reason: str, keep_kinds: Sequence[str]
+    session: Session,
+    contact_id: int,
+    reason: str,
+    keep_kinds: Sequence[str],
+    *,
+    keep_proactive: bool = False,
 ) -> int:
-    """Drop everything still waiting for a contact who opted out, except what must still go."""
+    """Drop everything still waiting for a contact who opted out, except what must still go.
+
+    `keep_proactive` spares follow-ups of a resident reachable on another channel.
+    """
+    stmt = update(Outbox).where(
+        col(Outbox.contact_id) == contact_id,
+        col(Outbox.status) == PENDING,
+        col(Outbox.kind).not_in(list(keep_kinds)),
+    )
+    if keep_proactive:
+        stmt = stmt.where(col(Outbox.proactive).is_(False))
     result = session.exec(  # type: ignore[call-overload]
-        update(Outbox)
-        .where(
-            col(Outbox.contact_id) == contact_id,
-            col(Outbox.status) == PENDING,
-            col(Outbox.kind).not_in(list(keep_kinds)),
-        )
-        .values(status=CANCELLED, last_error=reason)
+        stmt.values(status=CANCELLED, last_error=reason)
     )
     return int(result.rowcount or 0)
 
@@ -195,7 +205,7 @@ def transcript(
 ) -> list[dict[str, Any]]:
     """A contact's conversation as lines in and out, oldest first."""
     inbound = sm_select(Message).where(Message.contact_id == contact_id)
-    outbound = sm_select(Outbox).where(Outbox.contact_id == contact_id)
+    outbound = sm_select(Outbox).where(Outbox.contact_id == contact_id, Outbox.kind != "ack")
     if after is not None:
         inbound = inbound.where(Message.created_at > after)
         outbound = outbound.where(Outbox.created_at > after)
