@@ -51,10 +51,16 @@ def _configure_channels(runtime: Runtime) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from bot.web import health, simulator
+    from bot.web import actions, api, auth, health, public, simulator, staff
 
     app.register_blueprint(health.bp)
     app.register_blueprint(simulator.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(actions.bp)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # bearer tokens, no cookies: nothing for a forged form to ride on
 
 
 def _local_secret(instance: Path) -> str:

@@ -152,3 +152,10 @@ def flows_check() -> None:
     )
     if findings.errors:
         sys.exit(1)
+
+
+from bot.cli_staff import staff as _staff_group  # noqa: E402
+from bot.cli_staff import token as _token_group  # noqa: E402
+
+main.add_command(_staff_group)
+main.add_command(_token_group)
