@@ -36,10 +36,13 @@ def staff_create(email: str, role: str) -> None:
     password = os.environ.get(PASSWORD_ENV) or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
+    rt = _runtime()
     try:
-        user = create_staff(_runtime(), email, password, role, actor=CLI_ACTOR)
+        user = create_staff(rt, email, password, role, actor=CLI_ACTOR)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        rt.db.dispose()  # close pooled connections before the command returns
     click.echo(f"created {user.role} account {user.email}")
 
 
@@ -55,9 +58,12 @@ def token() -> None:
 )
 def token_create(name: str, role: str) -> None:
     """Make a token and print it once; only its hash is kept."""
+    rt = _runtime()
     try:
-        new = create_token(_runtime(), name, role, actor=CLI_ACTOR)
+        new = create_token(rt, name, role, actor=CLI_ACTOR)
     except TokenError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        rt.db.dispose()
     click.echo(f"token {new.row.name} ({new.row.role}), shown only this once:", err=True)
     click.echo(new.secret)
