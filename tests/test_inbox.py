@@ -174,3 +174,18 @@ def test_charts_are_drawn_without_scripts_or_external_urls(
     assert "https://" not in page
     assert ">es</text>" in page
     assert ">simulator</text>" in page
+
+
+def test_interaction_feedback_scores_are_averaged_per_week(rt: Runtime) -> None:
+    from bot.charts import chart_data
+    from bot.simulate import Simulator
+
+    for address, scores in (("sim-1", ("2", "3", "2", "1")), ("sim-2", ("4", "5", "4", "3"))):
+        resident = Simulator(rt, address, language="en")
+        for line in ("The officer at the stop was short with me", "4", *scores, "skip"):
+            resident.say(line)
+    data = chart_data(rt)
+    this_week = {item: values[-1] for item, values in data.feedback_by_week.items()}
+    assert this_week == {"respect": 3.0, "heard": 4.0, "fairness": 3.0, "trust": 2.0}
+    assert data.feedback_by_week["respect"][0] is None
+    assert data.topics_by_week["interaction"][-1] >= 2
