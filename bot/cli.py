@@ -169,3 +169,8 @@ def flows_check() -> None:
 from bot.cli_telegram import telegram  # noqa: E402
 
 main.add_command(telegram)
+from bot.cli_staff import staff as _staff_group  # noqa: E402
+from bot.cli_staff import token as _token_group  # noqa: E402
+
+main.add_command(_staff_group)
+main.add_command(_token_group)

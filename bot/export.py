@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import datetime
 from typing import Any
 
 from bot.runtime import Runtime
-from storage import conversations
+from storage import inbox
 from storage.db import transaction
 
 FIELDS = [
@@ -27,10 +30,12 @@ FIELDS = [
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
-def response_rows(rt: Runtime) -> list[dict[str, Any]]:
-    """Every stored response, oldest first, with no phone number or chat id."""
+def response_rows(
+    rt: Runtime, start: datetime | None = None, end: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Stored responses (all, or from `start` up to `end`), oldest first, with no address."""
     with transaction(rt.db) as session:
-        pairs = conversations.list_responses(session)
+        pairs = inbox.in_range(session, start, end)
         return [
             {
                 "id": response.id,
@@ -56,3 +61,13 @@ def spreadsheet_safe(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV with every cell made safe for spreadsheets."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FIELDS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+    return out.getvalue()

@@ -185,3 +185,128 @@ class LinkCode(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = _ts()
     used_by: int | None = Field(default=None, foreign_key="contact.id")
+
+
+# --- Staff dashboard, "you said, we did" follow-ups and the JSON API ---------------------------
+
+
+class StaffUser(SQLModel, table=True):
+    """A person who reads the inbox: admin, staff (may change things) or viewer (reads only)."""
+
+    __tablename__ = "staff_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(default="viewer", max_length=16)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_login_at: datetime | None = _ts()
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per account and per IP, in the database so every gunicorn worker agrees."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=300)
+    failures: int = 0
+    locked_until: datetime | None = _ts()
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change made by staff, a token or the CLI: who, what, to which row, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor: str = Field(max_length=300)
+    action: str = Field(max_length=64)
+    target: str | None = Field(default=None, max_length=32)
+    target_id: int | None = None
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the JSON API; only its SHA-256 is kept, the token is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    role: str = Field(default="viewer", max_length=16)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+
+
+class Concern(SQLModel, table=True):
+    """Responses grouped by staff under one name, e.g. "speeding on Elm Street"."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    created_by: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ConcernResponse(SQLModel, table=True):
+    """A response's place in a concern; a response belongs to at most one concern."""
+
+    __tablename__ = "concern_response"
+
+    id: int | None = Field(default=None, primary_key=True)
+    concern_id: int = Field(foreign_key="concern.id", index=True)
+    response_id: int = Field(foreign_key="response.id", unique=True)
+
+
+class ResponseTag(SQLModel, table=True):
+    """A free-text label staff put on a response, to find it again."""
+
+    __tablename__ = "response_tag"
+    __table_args__ = (UniqueConstraint("response_id", "tag", name="uq_response_tag"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    tag: str = Field(max_length=64, index=True)
+
+
+class Action(SQLModel, table=True):
+    """What the agency did about a concern, with the follow-up text in each language."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    messages: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    concern_id: int | None = Field(default=None, foreign_key="concern.id", index=True)
+    topic: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="draft", max_length=16)  # "draft" | "published"
+    created_by: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    published_at: datetime | None = _ts(index=True)
+
+
+class ActionResponse(SQLModel, table=True):
+    """A response an action answers; sensitive ones are followed up only when included by hand."""
+
+    __tablename__ = "action_response"
+    __table_args__ = (UniqueConstraint("action_id", "response_id", name="uq_action_response"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="action.id", index=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    include_sensitive: bool = False
+
+
+class ActionRecipient(SQLModel, table=True):
+    """One resident told about an action, and the outbox row that carries the follow-up."""
+
+    __tablename__ = "action_recipient"
+    __table_args__ = (UniqueConstraint("action_id", "contact_id", name="uq_action_recipient"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="action.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    outbox_id: int = Field(foreign_key="outbox.id", unique=True)
+    language: str = Field(max_length=16)

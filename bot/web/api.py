@@ -1,0 +1,155 @@
+"""The JSON API under /api/v1: list responses, publish actions, read their delivery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from bot import followups
+from bot.runtime import Runtime
+from bot.web.api_auth import api_error, token_required
+from bot.web.filters import FilterError, parse_filter
+from storage import actions, inbox
+from storage.db import transaction
+from storage.models import Contact, Response
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+DEFAULT_LIMIT, MAX_LIMIT, MAX_IDS = 50, 200, 5000
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["townline"]  # type: ignore[no-any-return]
+
+
+def _item(response: Response, contact: Contact) -> dict[str, Any]:
+    """A response as the API shows it: no address, ever."""
+    return {
+        "id": response.id,
+        "created_at": response.created_at.isoformat(),
+        "channel": contact.channel,
+        "topic": response.topic,
+        "language": response.language,
+        "text": response.text,
+        "place": response.place,
+        "status": response.status,
+        "follow_up_consent": response.follow_up_consent,
+    }
+
+
+@bp.get("/responses")
+@token_required("viewer")
+def list_responses() -> ResponseReturnValue:
+    """Newest first, the inbox's filters, `?cursor=` from the previous page's `next`."""
+    rt = _runtime()
+    try:
+        filters = parse_filter(request.args, rt.settings.timezone)
+    except FilterError as exc:
+        return api_error(400, str(exc))
+    cursor, limit = request.args.get("cursor", ""), request.args.get("limit", "")
+    if cursor and not cursor.isdigit():
+        return api_error(400, "cursor must be the `next` value of a previous page")
+    if limit and not (limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
+        return api_error(400, f"limit must be a number from 1 to {MAX_LIMIT}")
+    size = int(limit) if limit else DEFAULT_LIMIT
+    with transaction(rt.db) as session:
+        rows = inbox.page(
+            session, filters, before_id=int(cursor) if cursor else None, limit=size + 1
+        )
+    more = len(rows) > size
+    rows = rows[:size]
+    return jsonify(items=[_item(r, c) for r, c in rows], next=rows[-1][0].id if more else None)
+
+
+def _id_list(body: dict[str, Any], name: str, required: bool) -> list[int]:
+    """A list of integer ids from the body, or ValueError saying what is wrong."""
+    value = body.get(name, [] if not required else None)
+    if not isinstance(value, list) or (required and not value):
+        raise ValueError(f'"{name}" must be a non-empty list of response ids')
+    if len(value) > MAX_IDS or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in value
+    ):
+        raise ValueError(f'"{name}" must hold at most {MAX_IDS} integer ids')
+    return list(dict.fromkeys(value))
+
+
+@bp.post("/actions")
+@token_required("staff")
+def create_action() -> ResponseReturnValue:
+    """Record and publish an action: one follow-up per consenting resident, in their language."""
+    rt = _runtime()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return api_error(400, 'send a JSON object: {"title", "message", "response_ids"}')
+    title = body.get("title")
+    if not isinstance(title, str) or not title.strip() or len(title) > 200:
+        return api_error(400, '"title" must be text of 1-200 characters')
+    try:
+        messages = followups.check_messages(rt, body.get("message"))
+        ids = _id_list(body, "response_ids", required=True)
+        included = _id_list(body, "include_sensitive", required=False)
+    except (followups.FollowUpError, ValueError) as exc:
+        return api_error(400, str(exc))
+    if not messages:
+        return api_error(400, '"message" needs the text in at least one language')
+    if stray := sorted(set(included) - set(ids)):
+        return api_error(400, f'"include_sensitive" ids must be in "response_ids": {stray}')
+    actor = f"token:{g.api_token.name}"
+    try:
+        with transaction(rt.db) as session:
+            found = {r.id for r, _ in inbox.by_ids(session, ids)}
+            if unknown := [i for i in ids if i not in found]:
+                raise LookupError(f"unknown response ids: {unknown[:20]}")
+            action = followups.create_draft(
+                rt,
+                session,
+                title=title,
+                messages=messages,
+                response_ids=ids,
+                actor=actor,
+                include_sensitive=included,
+            )
+            plan = followups.publish_in(rt, session, action, actor)
+    except LookupError as exc:
+        return api_error(404, str(exc.args[0]))
+    except followups.FollowUpError as exc:
+        return api_error(400, str(exc))
+    payload = {
+        "id": action.id,
+        "recipients": len(plan.recipients),
+        "sensitive_held": [r.id for r in plan.sensitive_held],
+    }
+    location = url_for("api.get_action", action_id=action.id)
+    return jsonify(payload), 201, {"Location": location}
+
+
+@bp.get("/actions/<int:action_id>")
+@token_required("viewer")
+def get_action(action_id: int) -> ResponseReturnValue:
+    """An action's delivery so far: recipients, sent (delivered included), delivered, failed."""
+    with transaction(_runtime().db) as session:
+        action = actions.get(session, action_id)
+        if action is None:
+            return api_error(404, f"no action {action_id}")
+        tally = followups.delivery(session, action_id)
+    return jsonify(
+        id=action.id,
+        title=action.title,
+        status=action.status,
+        published_at=action.published_at.isoformat() if action.published_at else None,
+        recipients=tally.recipients,
+        sent=tally.sent,
+        delivered=tally.delivered,
+        failed=tally.failed,
+        pending=tally.pending,
+    )
+
+
+@bp.app_errorhandler(HTTPException)
+def json_errors(exc: HTTPException) -> ResponseReturnValue:
+    """Unknown URLs, wrong methods and oversize bodies under /api/ answer JSON too."""
+    if request.path.startswith("/api/"):
+        return api_error(exc.code or 500, exc.description or exc.name)
+    return exc

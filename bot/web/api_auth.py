@@ -1,0 +1,58 @@
+"""Bearer-token auth for the JSON API, shared by every /api/v1 blueprint.
+
+`token_required("viewer")` guards reads, `token_required("staff")` writes; the token row is on
+`flask.g.api_token`. Errors are JSON: `api_error(status, message)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Response, current_app, g, jsonify, request
+
+from bot import tokens
+from bot.accounts import role_allows
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def api_error(status: int, message: str) -> Response:
+    """A JSON error body, `{"error": message}`, with the status set."""
+    response = jsonify(error=message)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="townline"'
+    return response
+
+
+def _bearer() -> str | None:
+    """The token from `Authorization: Bearer …`, if one was sent."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def token_required(role: str) -> Callable[[F], F]:
+    """401 without a valid token; 403 when the token's role is below `role` (viewer < staff)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            secret = _bearer()
+            if secret is None:
+                return api_error(401, "send a token: Authorization: Bearer <token>")
+            token = tokens.lookup(current_app.extensions["townline"], secret)
+            if token is None:
+                return api_error(401, "the token is not valid (unknown or revoked)")
+            if not role_allows(token.role, role):
+                return api_error(403, f"this needs a {role} token; this one is {token.role}")
+            g.api_token = token
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

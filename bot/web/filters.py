@@ -1,0 +1,44 @@
+"""Inbox filters from a query string, shared by the staff pages and the JSON API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from storage.inbox import ResponseFilter
+
+TEXT_FILTERS = ("topic", "status", "language", "channel", "neighbourhood", "tag")
+FLAGS = ("urgent", "sensitive")
+
+
+class FilterError(ValueError):
+    """A filter value cannot be understood; the message names it."""
+
+
+def _day(value: str, name: str, zone: ZoneInfo) -> datetime:
+    """Midnight of a YYYY-MM-DD day in the agency's time zone."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as exc:
+        raise FilterError(f"{name} must be a date like 2026-11-24") from exc
+    return datetime.combine(day, time(0), zone)
+
+
+def parse_filter(args: Mapping[str, str], timezone: str) -> ResponseFilter:
+    """`from`/`to` are inclusive agency-local days; empty values mean no filter."""
+    zone = ZoneInfo(timezone)
+    values: dict[str, object] = {name: args.get(name, "").strip() or None for name in TEXT_FILTERS}
+    if start := args.get("from", "").strip():
+        values["start"] = _day(start, "from", zone)
+    if end := args.get("to", "").strip():
+        values["end"] = _day(end, "to", zone) + timedelta(days=1)
+    if concern := args.get("concern", "").strip():
+        if not concern.isdigit():
+            raise FilterError("concern must be a concern id")
+        values["concern_id"] = int(concern)
+    if flag := args.get("flag", "").strip():
+        if flag not in FLAGS:
+            raise FilterError(f"flag must be one of {', '.join(FLAGS)}")
+        values["flag"] = flag
+    return ResponseFilter(**values)  # type: ignore[arg-type]

@@ -1,0 +1,42 @@
+"""SQL for the dashboard's pictures: counts by topic, language, channel, place, and ratings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from storage.models import Contact, Response
+
+
+def counts(session: Session, column: Any, since: datetime) -> list[tuple[str, int]]:
+    """How many responses per value of a column (Response or Contact), largest first."""
+    n = func.count(col(Response.id))
+    stmt = (
+        select(column, n)
+        .select_from(Response)
+        .join(Contact, col(Contact.id) == Response.contact_id)
+        .where(col(Response.created_at) >= since)
+        .group_by(column)
+        .order_by(n.desc())
+    )
+    return [(str(v) if v is not None else "unknown", int(c)) for v, c in session.exec(stmt)]
+
+
+def topic_times(session: Session, since: datetime) -> list[tuple[str | None, datetime]]:
+    """Each response's topic and time, to be bucketed into weeks by the caller."""
+    stmt = select(Response.topic, Response.created_at).where(col(Response.created_at) >= since)
+    return list(session.exec(stmt))
+
+
+def ratings(session: Session, since: datetime, flow: str) -> list[tuple[str, int, datetime]]:
+    """The 1-5 answers of a feedback flow (item, value, time)."""
+    stmt = select(Response.item, Response.value, Response.created_at).where(
+        col(Response.created_at) >= since,
+        Response.flow == flow,
+        Response.kind == "rating",
+        col(Response.value).is_not(None),
+    )
+    return [(item, int(value), at) for item, value, at in session.exec(stmt)]
