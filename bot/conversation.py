@@ -6,7 +6,6 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -17,15 +16,18 @@ from bot.events import (
     Inbound,
     MeetingView,
     RecordResponse,
+    RecordRsvp,
     Reply,
     SetConsent,
     SetLanguage,
     SetNeighbourhood,
     SetOptOut,
+    SetReminderArea,
     TagConversation,
 )
 from bot.runtime import Runtime
 from storage import conversations as store
+from storage import meetings as meeting_store
 from storage import outbox
 from storage.db import transaction
 from storage.models import Contact
@@ -85,9 +87,16 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
         now=now,
         idle=timedelta(minutes=rt.settings.session_idle_minutes),
         conversation_id=uuid.uuid4().hex,
-        meetings=_meetings(rt, session, now),
+        meetings=_meetings(rt, session, now, contact.reminder_neighbourhood),
     )
-    view = ContactView(contact.language, contact.language_source, contact.opted_out_at is not None)
+    rsvp_meeting, open_prompt = meeting_store.awaiting(session, contact.id, now)
+    view = ContactView(
+        contact.language,
+        contact.language_source,
+        contact.opted_out_at is not None,
+        rsvp_meeting=rsvp_meeting,
+        open_prompt=open_prompt,
+    )
     turn = engine.handle(inbound, view, row.state or {}, world)
     _apply(session, contact, message_id, turn.events, now)
     state = turn.state
@@ -129,6 +138,7 @@ def _apply(
                 language=event.language,
                 urgent=event.urgent,
                 sensitive=event.sensitive,
+                prompt_id=event.prompt_id,
                 created_at=now,
             )
         elif isinstance(event, TagConversation):
@@ -157,6 +167,18 @@ def _apply(
             store.update_contact(session, contact.id, **values)
         elif isinstance(event, SetNeighbourhood):
             store.update_contact(session, contact.id, neighbourhood=event.neighbourhood)
+        elif isinstance(event, SetReminderArea):
+            store.update_contact(session, contact.id, reminder_neighbourhood=event.neighbourhood)
+        elif isinstance(event, RecordRsvp):
+            meeting_store.save_rsvp(
+                session,
+                meeting_id=event.meeting_id,
+                contact_id=contact.id,
+                attending=event.attending,
+                party=event.party,
+                text=event.text,
+                now=now,
+            )
         elif isinstance(event, Reply):
             kind = "help" if opted_out and reply_kind == "reply" else reply_kind
             outbox.enqueue(
@@ -178,14 +200,10 @@ def _apply(
             )
 
 
-def _meetings(rt: Runtime, session: Session, now: datetime) -> tuple[MeetingView, ...]:
-    """Upcoming meetings, in the agency's time zone, for the meetings flow."""
-    zone = ZoneInfo(rt.settings.timezone)
-    views = []
-    for meeting in store.upcoming_meetings(session, now):
-        where = meeting.location or meeting.virtual_url or ""
-        if meeting.location and meeting.virtual_url:
-            where = f"{meeting.location} / {meeting.virtual_url}"
-        when = meeting.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        views.append(MeetingView(meeting.title, when, where))
-    return tuple(views)
+def _meetings(
+    rt: Runtime, session: Session, now: datetime, neighbourhood: str | None
+) -> tuple[MeetingView, ...]:
+    """Upcoming meetings in their own time zone, narrowed to the resident's neighbourhood."""
+    from bot.meetings import upcoming_views
+
+    return upcoming_views(rt, session, now, neighbourhood)

@@ -35,7 +35,7 @@ STEP_TYPES = {
 WAITING_TYPES = STEP_TYPES - {"knowledge", "meetings"}
 YES_NO_TYPES = {"consent", "subscribe"}
 KEYWORD_GROUPS = ("stop", "start", "help", "menu", "skip", "yes", "no", "greeting")
-PLACEHOLDERS = {"agency", "title", "when", "where"}
+PLACEHOLDERS = {"agency", "title", "when", "where", "count", "link"}
 
 
 class FlowError(ValueError):
