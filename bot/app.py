@@ -51,10 +51,11 @@ def _configure_channels(runtime: Runtime) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from bot.web import health, simulator
+    from bot.web import health, meetings, simulator
 
     app.register_blueprint(health.bp)
     app.register_blueprint(simulator.bp)
+    app.register_blueprint(meetings.bp)
 
 
 def _local_secret(instance: Path) -> str:

@@ -114,9 +114,7 @@ def _offsets(value: Any, default: Sequence[str]) -> list[str]:
         else:
             delta = parse_duration(item, f"reminders[{i}]")
             if not timedelta(0) < delta <= MAX_REMINDER:
-                raise InvalidInputError(
-                    f"reminders[{i}]", "must be more than zero and at most P60D"
-                )
+                raise InvalidInputError(f"reminders[{i}]", "must be above zero, at most P60D")
             offset = str(item).strip().upper()
         if offset not in offsets:
             offsets.append(offset)
