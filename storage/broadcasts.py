@@ -96,7 +96,8 @@ def progress(session: Session, broadcast_id: int) -> dict[str, int]:
     provider (delivered ones included); delivered: confirmed by the provider; failed;
     cancelled: the resident opted out before it went; dropped: lost its point.
     """
-    held = and_(col(Outbox.status) == PENDING, col(Outbox.last_error) == HELD)
+    # coalesce: NULL = HELD is NULL, and NOT NULL would hide every queued row
+    held = and_(col(Outbox.status) == PENDING, func.coalesce(col(Outbox.last_error), "") == HELD)
 
     def count(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)

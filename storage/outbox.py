@@ -89,7 +89,8 @@ def bulk_enqueue(
     query = select(*row)
     if not fallback:
         query = query.where(known)
-    result = session.execute(insert(Outbox).from_select(columns, query))
+    stmt = insert(Outbox).from_select(columns, query).execution_options(preserve_rowcount=True)
+    result = session.execute(stmt)
     return int(result.rowcount or 0)
 
 

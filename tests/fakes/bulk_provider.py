@@ -117,6 +117,15 @@ class BulkHttpChannel:
         parts = urlsplit(url)
         self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
         self._local = threading.local()
+        self._open: list[http.client.HTTPConnection] = []
+        self._open_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._open_lock:
+            for conn in self._open:
+                conn.close()
+            self._open.clear()
 
     def cost(self, message: Outbound) -> int:
         """One unit a message: the fake bills messages, not segments."""
@@ -131,6 +140,7 @@ class BulkHttpChannel:
             reply = conn.getresponse()
             data = reply.read()
         except (OSError, http.client.HTTPException) as exc:
+            self._local.conn.close()
             self._local.conn = None
             return SendResult(RETRY, error=type(exc).__name__)
         if reply.status == 200:
@@ -142,4 +152,6 @@ class BulkHttpChannel:
         if conn is None:
             conn = http.client.HTTPConnection(self._host, self._port, timeout=10)
             self._local.conn = conn
+            with self._open_lock:
+                self._open.append(conn)
         return conn
