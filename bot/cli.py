@@ -152,3 +152,8 @@ def flows_check() -> None:
     )
     if findings.errors:
         sys.exit(1)
+
+
+from bot.cli_broadcast import broadcast  # noqa: E402 - registered last, like every subcommand
+
+main.add_command(broadcast)
