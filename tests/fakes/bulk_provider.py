@@ -87,6 +87,7 @@ class FakeBulkProvider:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: one connection per sending thread
+            disable_nagle_algorithm = True  # headers and body go in separate writes
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -133,7 +134,8 @@ class BulkHttpChannel:
 
     def send(self, message: Outbound) -> SendResult:
         """POST the message; 429 and connection trouble are retried later."""
-        body = json.dumps({"ref": message.outbox_id, "to": message.address, "text": message.text})
+        payload = {"ref": message.outbox_id, "to": message.address, "text": message.text}
+        body = json.dumps(payload).encode("utf-8")  # bytes: http.client would try Latin-1
         try:
             conn = self._connection()
             conn.request("POST", "/messages", body, {"Content-Type": "application/json"})
