@@ -76,12 +76,50 @@ def send(
     timeout: float,
 ) -> None:
     """Preview or send a broadcast; workers (`townline worker`) do the sending."""
-    from bot import broadcasts
-    from bot.app import create_app
     from bot.cli import _runtime
-    from storage.migrate import upgrade
 
     rt = _runtime()
+    try:
+        _send(
+            rt,
+            pairs,
+            file,
+            languages,
+            neighbourhoods,
+            channels,
+            subscribers,
+            send_at,
+            fallback_default,
+            prompt,
+            window,
+            preview,
+            wait,
+            timeout,
+        )
+    finally:
+        rt.db.dispose()  # close pooled connections before the process (or test) moves on
+
+
+def _send(
+    rt: Any,
+    pairs: tuple[str, ...],
+    file: Path | None,
+    languages: tuple[str, ...],
+    neighbourhoods: tuple[str, ...],
+    channels: tuple[str, ...],
+    subscribers: bool,
+    send_at: str | None,
+    fallback_default: bool,
+    prompt: bool,
+    window: str | None,
+    preview: bool,
+    wait: bool,
+    timeout: float,
+) -> None:
+    from bot import broadcasts
+    from bot.app import create_app
+    from storage.migrate import upgrade
+
     upgrade(rt.db)
     create_app(runtime=rt)
     spec = _messages(pairs, file)
@@ -158,7 +196,10 @@ def show_progress(broadcast_id: int) -> None:
     from bot.broadcasts import progress
     from bot.cli import _runtime
 
+    rt = _runtime()
     try:
-        click.echo(json.dumps(progress(_runtime(), broadcast_id)))
+        click.echo(json.dumps(progress(rt, broadcast_id)))
     except LookupError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        rt.db.dispose()
