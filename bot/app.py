@@ -64,11 +64,12 @@ def _configure_channels(runtime: Runtime) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from bot.web import actions, api, auth, health, public, simulator, staff
+    from bot.web import actions, api, auth, health, meetings, public, simulator, staff
     from channels import telegram
 
     app.register_blueprint(health.bp)
     app.register_blueprint(simulator.bp)
+    app.register_blueprint(meetings.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(actions.bp)

@@ -174,3 +174,6 @@ from bot.cli_staff import token as _token_group  # noqa: E402
 
 main.add_command(_staff_group)
 main.add_command(_token_group)
+from bot.cli_broadcast import broadcast  # noqa: E402 - registered last, like every subcommand
+
+main.add_command(broadcast)

@@ -49,6 +49,8 @@ class Settings:
     languages: tuple[str, ...] = ("en", "es", "vi", "zh")
     quiet_hours: tuple[time, time] = (time(21, 0), time(8, 0))
     session_idle_minutes: int = 30
+    # Meeting reminders before the start: ISO 8601 durations, or "morning" (09:00 that day).
+    reminder_offsets: tuple[str, ...] = ("P3D", "morning")
     flows_dir: Path | None = None
     run_worker_in_process: bool = True
     twilio_account_sid: str | None = None
@@ -83,6 +85,22 @@ def _languages(value: str | None) -> tuple[str, ...]:
     return langs
 
 
+def _offsets(value: str | None) -> tuple[str, ...]:
+    """Parse `P3D,morning`: ISO 8601 durations before a meeting, or the morning of it."""
+    from bot.validation import InvalidInputError, parse_duration
+
+    if not value:
+        return Settings.reminder_offsets
+    offsets = tuple(part.strip() for part in value.split(",") if part.strip())
+    for offset in offsets:
+        if offset.lower() != "morning":
+            try:
+                parse_duration(offset, "TOWNLINE_REMINDERS")
+            except InvalidInputError as exc:
+                raise ConfigError(str(exc)) from exc
+    return offsets
+
+
 def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = None) -> Settings:
     """Read settings from the environment; `.env` in the working directory is honoured."""
     if env is None:
@@ -103,6 +121,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = 
         languages=_languages(env.get("TOWNLINE_LANGUAGES")),
         quiet_hours=parse_quiet_hours(env.get("TOWNLINE_QUIET_HOURS") or "21:00-08:00"),
         session_idle_minutes=int(env.get("TOWNLINE_SESSION_IDLE_MINUTES") or 30),
+        reminder_offsets=_offsets(env.get("TOWNLINE_REMINDERS")),
         flows_dir=Path(flows_dir) if flows_dir else None,
         run_worker_in_process=_bool(env.get("TOWNLINE_IN_PROCESS_WORKER"), True),
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,

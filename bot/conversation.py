@@ -6,7 +6,6 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -18,17 +17,20 @@ from bot.events import (
     LinkContact,
     MeetingView,
     RecordResponse,
+    RecordRsvp,
     Reply,
     RequestLink,
     SetConsent,
     SetLanguage,
     SetNeighbourhood,
     SetOptOut,
+    SetReminderArea,
     TagConversation,
 )
 from bot.runtime import Runtime
 from storage import conversations as store
 from storage import links, outbox
+from storage import meetings as meeting_store
 from storage.db import transaction
 from storage.models import Contact
 
@@ -86,15 +88,18 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
         now=now,
         idle=timedelta(minutes=rt.settings.session_idle_minutes),
         conversation_id=uuid.uuid4().hex,
-        meetings=_meetings(rt, session, now),
+        meetings=_meetings(rt, session, now, contact.reminder_neighbourhood),
         link_channels=tuple(name for name in linking.LINKABLE if name in rt.channels),
         link_code_ok=_link_code_ok(session, inbound, contact, row.state or {}, now),
     )
+    rsvp_meeting, open_prompt = meeting_store.awaiting(session, contact.id, now)
     view = ContactView(
         contact.language,
         contact.language_source,
         contact.opted_out_at is not None,
         linked=links.is_linked(session, contact),
+        rsvp_meeting=rsvp_meeting,
+        open_prompt=open_prompt,
     )
     turn = engine.handle(inbound, view, row.state or {}, world)
     _apply(rt, session, contact, message_id, turn.events, now)
@@ -153,6 +158,7 @@ def _apply(
                 language=event.language,
                 urgent=event.urgent,
                 sensitive=event.sensitive,
+                prompt_id=event.prompt_id,
                 created_at=now,
             )
         elif isinstance(event, TagConversation):
@@ -196,6 +202,18 @@ def _apply(
         elif isinstance(event, LinkContact):
             if links.redeem(session, event.code, contact.id, contact.channel, now) is None:
                 log.warning("link code could not be redeemed after it was confirmed")
+        elif isinstance(event, SetReminderArea):
+            store.update_contact(session, contact.id, reminder_neighbourhood=event.neighbourhood)
+        elif isinstance(event, RecordRsvp):
+            meeting_store.save_rsvp(
+                session,
+                meeting_id=event.meeting_id,
+                contact_id=contact.id,
+                attending=event.attending,
+                party=event.party,
+                text=event.text,
+                now=now,
+            )
         elif isinstance(event, Reply):
             kind = "help" if opted_out and reply_kind == "reply" else reply_kind
             outbox.enqueue(
@@ -217,17 +235,13 @@ def _apply(
             )
 
 
-def _meetings(rt: Runtime, session: Session, now: datetime) -> tuple[MeetingView, ...]:
-    """Upcoming meetings, in the agency's time zone, for the meetings flow."""
-    zone = ZoneInfo(rt.settings.timezone)
-    views = []
-    for meeting in store.upcoming_meetings(session, now):
-        where = meeting.location or meeting.virtual_url or ""
-        if meeting.location and meeting.virtual_url:
-            where = f"{meeting.location} / {meeting.virtual_url}"
-        when = meeting.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        views.append(MeetingView(meeting.title, when, where))
-    return tuple(views)
+def _meetings(
+    rt: Runtime, session: Session, now: datetime, neighbourhood: str | None
+) -> tuple[MeetingView, ...]:
+    """Upcoming meetings in their own time zone, narrowed to the resident's neighbourhood."""
+    from bot.meetings import upcoming_views
+
+    return upcoming_views(rt, session, now, neighbourhood)
 
 
 def _offer_link(

@@ -24,6 +24,7 @@ from bot.events import (
     LinkContact,
     MeetingView,
     RecordResponse,
+    RecordRsvp,
     Reply,
     ReplyChoice,
     RequestLink,
@@ -31,6 +32,7 @@ from bot.events import (
     SetLanguage,
     SetNeighbourhood,
     SetOptOut,
+    SetReminderArea,
     TagConversation,
 )
 from bot.keywords import Keywords
@@ -38,15 +40,19 @@ from bot.language import Detector, decide_language
 from flows.catalog import Catalog, Flow, Step, fill, step_text
 
 # Stages a conversation moves through; "idle" and "done" wait for a fresh start.
-IDLE, LISTENING, TOPIC, OPENING, STEP, DONE = (
+# "prompt": answering a broadcast's open question; every line is kept, tied to the prompt.
+IDLE, LISTENING, TOPIC, OPENING, STEP, DONE, PROMPT = (
     "idle",
     "listening",
     "topic",
     "opening",
     "step",
     "done",
+    "prompt",
 )
-ACTIVE_STAGES = {LISTENING, TOPIC, OPENING, STEP}
+ACTIVE_STAGES = {LISTENING, TOPIC, OPENING, STEP, PROMPT}
+RSVP_PREFIX = "rsvp:"  # button values look like "rsvp:<meeting id>:yes"
+MAX_PARTY = 50
 WORDY = 3  # an unexpected answer with this many words is kept as a response, not discarded
 
 
@@ -127,6 +133,8 @@ class _Conversation:
             return self._switch_language(chosen)
         if self.inbound.extra.get("command") == "language":
             return self._language_menu()
+        if self._answer_rsvp():
+            return self._finish()
         self._choose_language(allow_detection=True)
         if "pending_link" in self.state and (turn := self._confirm_link()) is not None:
             return turn
@@ -143,7 +151,7 @@ class _Conversation:
         if not self.text:
             self._say("media_received" if self.inbound.media else "empty")
             if self.state.get("stage", IDLE) not in ACTIVE_STAGES:
-                self._new_conversation(LISTENING)
+                self._new_conversation(self._opening_stage())
             return self._finish(touch=True)
         if (hit := self.kw.flow_keyword(self.text)) is not None:
             self._new_conversation(STEP)
@@ -159,12 +167,14 @@ class _Conversation:
             self._say("you_are_welcome")  # a courtesy after the close is not a new concern
             return
         if stage in (IDLE, DONE):
-            self._new_conversation(LISTENING)
-            if self.kw.exact("greeting", self.text):
+            stage = self._opening_stage()
+            self._new_conversation(stage)
+            if stage == LISTENING and self.kw.exact("greeting", self.text):
                 self._say("welcome")
                 return
-            stage = LISTENING
-        if stage == LISTENING:
+        if stage == PROMPT:
+            self._answer_prompt()
+        elif stage == LISTENING:
             self._record("opening")
             self.state["has_opening"] = True
             self._ask_topic("topic_question")
@@ -351,13 +361,19 @@ class _Conversation:
             "has_opening": False,
             "answers": {},
         }
+        if stage == PROMPT:
+            self.state["prompt"] = self.contact.open_prompt
+
+    def _opening_stage(self) -> str:
+        """A fresh conversation answers an open listening prompt, if one is waiting."""
+        return PROMPT if self.contact.open_prompt is not None else LISTENING
 
     def _flag(self, urgent: bool, sensitive: bool) -> None:
         """Urgent and sensitive marks spread to the whole conversation, earlier words too."""
         if not (urgent or sensitive):
             return
         if self.state.get("stage", IDLE) not in ACTIVE_STAGES:
-            self._new_conversation(LISTENING)
+            self._new_conversation(self._opening_stage())
         changed = {}
         if urgent and not self.state.get("urgent"):
             changed["urgent"] = self.state["urgent"] = True
@@ -385,6 +401,7 @@ class _Conversation:
                 value=value,
                 urgent=bool(self.state.get("urgent")),
                 sensitive=bool(self.state.get("sensitive")),
+                prompt_id=self.state.get("prompt"),
             )
         )
 
@@ -437,7 +454,7 @@ class _Conversation:
         stage = self.state.get("stage", IDLE)
         if stage == TOPIC:
             self._say("menu_question", self._topic_choices())
-        elif stage in (OPENING, LISTENING):
+        elif stage in (OPENING, LISTENING, PROMPT):
             self._say("ask_opening")
         elif stage == STEP:
             flow = self.catalog.flow(self.state["flow"])
@@ -526,6 +543,8 @@ class _Conversation:
         skipped = step.optional and self.kw.exact("skip", self.text) is not None
         if skipped:
             answers[step.id] = "skip"
+            if step.type == "neighbourhood" and self._for_reminders(answers):
+                self.events.append(SetReminderArea(None))
         elif not self._take_answer(step, answers):
             return
         index = next(i for i, s in enumerate(flow.steps) if s.id == step.id)
@@ -542,6 +561,8 @@ class _Conversation:
             answers[step.id] = "text"
         elif step.type == "neighbourhood":
             self.events.append(SetNeighbourhood(self.text[:120]))
+            if self._for_reminders(answers):
+                self.events.append(SetReminderArea(self.text[:120]))
             answers[step.id] = "text"
         elif step.type == "rating":
             value = _rating(self.text, self.inbound.choice)
@@ -572,6 +593,58 @@ class _Conversation:
             else:
                 self.events.append(SetConsent(reminders=yes))
         return True
+
+    def _for_reminders(self, answers: dict[str, str]) -> bool:
+        """A neighbourhood asked right after saying yes to reminders narrows the reminders."""
+        flow = self.catalog.flow(self.state["flow"])
+        return any(answers.get(s.id) == "yes" for s in flow.steps if s.type == "subscribe")
+
+    # ---- answers to what the host sent: RSVPs and listening prompts ---------------------
+    def _answer_rsvp(self) -> bool:
+        """YES / NO / a number after a reminder, or a reminder's button at any time."""
+        parsed = self._parse_rsvp()
+        if parsed is None:
+            return False
+        meeting_id, attending, party = parsed
+        self._choose_language(allow_detection=False)
+        self.events.append(RecordRsvp(meeting_id, attending, party, self.text))
+        if not attending:
+            self._say("rsvp_no")
+        elif party is not None:
+            self._say_text(self._msg("rsvp_count", count=str(party)))
+        else:
+            self._say("rsvp_yes")
+        return True
+
+    def _parse_rsvp(self) -> tuple[int, bool, int | None] | None:
+        button = self.inbound.choice or ""
+        if button.startswith(RSVP_PREFIX):
+            meeting, _, answer = button.removeprefix(RSVP_PREFIX).partition(":")
+            if meeting.isdigit() and answer in ("yes", "no"):
+                return int(meeting), answer == "yes", None
+            return None
+        meeting_id = self.contact.rsvp_meeting
+        if meeting_id is None:
+            return None
+        if self.kw.exact("yes", self.text):
+            return meeting_id, True, None
+        if self.kw.exact("no", self.text):
+            return meeting_id, False, None
+        number = unicodedata.normalize("NFKC", self.text).strip().rstrip(".!)")
+        if re.fullmatch(r"\+?\d{1,2}", number) and int(number) <= MAX_PARTY:
+            party = int(number)
+            return meeting_id, party > 0, party or None
+        return None
+
+    def _answer_prompt(self) -> None:
+        """Every line is the resident's answer to the open question: kept verbatim, thanked."""
+        first = not self.state.get("has_opening")
+        self._record("prompt" if first else "more")
+        self.state["has_opening"] = True
+        self._say("prompt_thanks" if first else "prompt_more")
+
+    def _say_text(self, text: str) -> None:
+        self.events.append(Reply(text, self.lang))
 
     def _yes_no(self, step: Step) -> bool | None:
         choice = self._pick(self._step_choices(step))

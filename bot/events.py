@@ -37,6 +37,10 @@ class ContactView:
     language_source: str | None = None
     opted_out: bool = False
     linked: bool = False  # the same resident is also reachable on another channel
+    # Set by the host from what it last sent: a meeting reminder still awaiting an RSVP, and
+    # a listening prompt whose window is open. The engine reads them; it never queries.
+    rsvp_meeting: int | None = None
+    open_prompt: int | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class RecordResponse:
     value: int | None = None
     urgent: bool = False
     sensitive: bool = False
+    prompt_id: int | None = None  # the listening prompt this answers, if any
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,25 @@ class LinkContact:
     code: str
 
 
+@dataclass(frozen=True)
+class SetReminderArea:
+    """Remind the resident of meetings in one neighbourhood only (None: every meeting)."""
+
+    name: ClassVar[str] = "set_reminder_area"
+    neighbourhood: str | None
+
+
+@dataclass(frozen=True)
+class RecordRsvp:
+    """A resident's answer to a meeting reminder: coming or not, and how many, verbatim too."""
+
+    name: ClassVar[str] = "record_rsvp"
+    meeting_id: int
+    attending: bool
+    party: int | None
+    text: str
+
+
 Event = (
     Reply
     | RecordResponse
@@ -160,4 +184,6 @@ Event = (
     | SetNeighbourhood
     | RequestLink
     | LinkContact
+    | SetReminderArea
+    | RecordRsvp
 )

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -22,7 +22,9 @@ from channels.base import FAILED, OPTED_OUT, RETRY, SENT, UNREACHABLE, Outbound,
 from storage import links, outbox
 from storage.conversations import update_contact
 from storage.db import transaction
+from storage.meetings import aware
 from storage.models import Contact, Outbox
+from storage.scheduling import SchedulerLock, reserve
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
@@ -30,38 +32,14 @@ MAX_ATTEMPTS = 12
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 1800.0
 POLL_SECONDS = 0.5
+SCHEDULE_SECONDS = 5.0
+BATCH_SECONDS = 1.0  # claim about a second's worth of sending at a time
+MAX_BATCH = 500
 
 
 def backoff(attempts: int) -> float:
     """5 s, 10 s, 20 s … up to 30 min: a provider outage is waited out, not hammered."""
     return float(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1)))
-
-
-class TokenBucket:
-    """Paces sends to `rate` units a second (segments or messages), bursting one second's worth."""
-
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, rate)
-        self.tokens = self.capacity
-        self.clock = clock
-        self.stamp = clock()
-
-    def _refill(self) -> None:
-        now = self.clock()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-
-    def wait_time(self, cost: float) -> float:
-        """Seconds until `cost` units are available (0 if now)."""
-        self._refill()
-        need = min(cost, self.capacity) - self.tokens
-        return max(0.0, need / self.rate)
-
-    def take(self, cost: float) -> None:
-        """Spend `cost` units; a message dearer than a second's worth borrows from the future."""
-        self._refill()
-        self.tokens -= cost
 
 
 class Worker:
@@ -71,20 +49,30 @@ class Worker:
         self,
         rt: Runtime,
         sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.rt = rt
         self.sleep = sleep
-        self.monotonic = monotonic  # the pacing clock; tests pass one that `sleep` advances
-        self.buckets: dict[str, TokenBucket] = {}
+        self.wall = wall  # pacing is real time shared by every worker, whatever rt.clock says
+        self.scheduler_lock = SchedulerLock(rt.db, clock=rt.now)
         self._lock = threading.Lock()
+        self._schedule_lock = threading.Lock()
 
-    def bucket(self, channel: str) -> TokenBucket:
-        """One rate limiter per channel, at the channel's configured rate."""
-        if channel not in self.buckets:
-            rate = self.rt.channels[channel].rate_per_second
-            self.buckets[channel] = TokenBucket(rate, clock=self.monotonic)
-        return self.buckets[channel]
+    def run_scheduled(self) -> bool:
+        """Due reminders and scheduled broadcasts, only in the worker holding the database lock."""
+        if not self._schedule_lock.acquire(blocking=False):
+            return False
+        try:
+            if not self.scheduler_lock.acquire():
+                return False
+            from bot.broadcasts import queue_due_broadcasts
+            from bot.meetings import queue_due_reminders
+
+            queue_due_reminders(self.rt)
+            queue_due_broadcasts(self.rt)
+            return True
+        finally:
+            self._schedule_lock.release()
 
     def run_once(self, limit_per_channel: int | None = None) -> int:
         """Claim and send one batch per channel; returns how many rows were handled."""
@@ -93,16 +81,24 @@ class Worker:
         try:
             handled = 0
             for name, channel in list(self.rt.channels.items()):
-                # A batch small enough to finish well inside the lease at the channel's rate.
+                # About a second's sending: far inside the lease, and short reserved slots
+                # keep several workers interleaved rather than queued behind each other.
                 batch = limit_per_channel or max(
-                    1, int(channel.rate_per_second * LEASE.seconds / 4)
+                    1, min(MAX_BATCH, int(channel.rate_per_second * BATCH_SECONDS))
                 )
                 now = self.rt.now()
                 rows = outbox.claim(
                     self.rt.db, now=now, lease_until=now + LEASE, limit=batch, channels=[name]
                 )
-                for row in rows:
-                    self._deliver(row)
+                if not rows:
+                    continue
+                costs = [channel.cost(self._outbound(row, "")) for row in rows]
+                rate = channel.rate_per_second
+                start = reserve(self.rt.db, name, sum(costs) / rate, self.wall())
+                spent = 0
+                for row, cost in zip(rows, costs, strict=True):
+                    self._deliver(row, slot=start + spent / rate)
+                    spent += cost
                     handled += 1
             return handled
         finally:
@@ -118,7 +114,8 @@ class Worker:
                 break
         return total
 
-    def _deliver(self, row: Outbox) -> None:
+    def _deliver(self, row: Outbox, slot: float) -> None:
+        """Check the row still makes sense, wait for its reserved slot, send, record."""
         assert row.id is not None
         now = self.rt.now()
         with transaction(self.rt.db) as session:
@@ -142,14 +139,21 @@ class Worker:
             if contact.opted_out_at is not None and row.kind not in OPT_OUT_EXEMPT_KINDS:
                 outbox.finish(session, row.id, status=outbox.CANCELLED, last_error="opted out")
                 return
-            if row.proactive and (later := self._quiet_until(now)) is not None:
+            stale = aware(row.stale_at) if row.stale_at is not None else None
+            if stale is not None and now >= stale:
+                outbox.finish(session, row.id, status=outbox.DROPPED, last_error="stale")
+                return
+            if row.proactive and (later := self._quiet_until(now, contact)) is not None:
+                if stale is not None and later >= stale:
+                    outbox.finish(session, row.id, status=outbox.DROPPED, last_error="stale")
+                    return
                 outbox.finish(
                     session,
                     row.id,
                     status=outbox.PENDING,
                     next_attempt_at=later,
                     attempts=max(0, row.attempts - 1),
-                    last_error="held for quiet hours",
+                    last_error=outbox.HELD,
                 )
                 return
             address = contact.address
@@ -158,27 +162,29 @@ class Worker:
         if text is None:
             self._record(row, SendResult(RETRY, error="the Telegram bot's name is not known yet"))
             return
-        message = Outbound(
-            outbox_id=row.id,
-            channel=row.channel,
-            address=address,
-            text=text,
-            choices=row.choices or (),
-            language=row.language,
-            kind=row.kind,
-            provider_ref=row.provider_ref,
-        )
-        bucket = self.bucket(row.channel)
-        cost = channel.cost(message)
-        if (wait := bucket.wait_time(cost)) > 0:
+        message = self._outbound(row, address, text)
+        if (wait := slot - self.wall()) > 0:
             self.sleep(wait)
-        bucket.take(cost)
         try:
             result = channel.send(message)
         except Exception as exc:  # a bug or an unexpected library error: keep the message
             log.exception("channel %s raised while sending outbox row %s", row.channel, row.id)
             result = SendResult(RETRY, error=f"{type(exc).__name__}: {exc}")
         self._record(row, result, text=text)
+
+    @staticmethod
+    def _outbound(row: Outbox, address: str, text: str | None = None) -> Outbound:
+        assert row.id is not None
+        return Outbound(
+            outbox_id=row.id,
+            channel=row.channel,
+            address=address,
+            text=text if text is not None else row.text,
+            choices=row.choices or (),
+            language=row.language,
+            kind=row.kind,
+            provider_ref=row.provider_ref,
+        )
 
     def _route(self, session: Session, contact: Contact) -> Contact | None:
         """The resident's most recently used contact, if it is not this row's."""
@@ -193,9 +199,14 @@ class Worker:
         username = getattr(channel, "bot_username", lambda: None)()
         return linking.fill_bot(text, username) if username else None
 
-    def _quiet_until(self, now: datetime) -> datetime | None:
-        """When proactive messages may go out again, or None if they may go now."""
+    def _quiet_until(self, now: datetime, contact: Contact) -> datetime | None:
+        """When proactive messages may go out again (the resident's own zone when known)."""
         zone = ZoneInfo(self.rt.settings.timezone)
+        if contact.timezone:
+            try:
+                zone = ZoneInfo(contact.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("contact %s has an unknown time zone; using the agency's", contact.id)
         allowed = next_allowed(now, zone, self.rt.settings.quiet_hours)
         return None if allowed <= now else allowed
 
@@ -255,10 +266,14 @@ def start_background(rt: Runtime) -> BackgroundScheduler:
 
 
 def run_forever(rt: Runtime) -> None:
-    """`townline worker`: a dedicated process running the scheduler and the sender."""
+    """`townline worker`: the sender in every worker, the scheduled jobs in the lock holder."""
     scheduler = BlockingScheduler(timezone="UTC")
-    _add_jobs(scheduler, Worker(rt))
-    scheduler.start()
+    worker = Worker(rt)
+    _add_jobs(scheduler, worker)
+    try:
+        scheduler.start()
+    finally:
+        worker.scheduler_lock.release()
 
 
 def _add_jobs(scheduler: BaseScheduler, worker: Worker) -> None:
@@ -268,6 +283,15 @@ def _add_jobs(scheduler: BaseScheduler, worker: Worker) -> None:
         "interval",
         seconds=POLL_SECONDS,
         id="outbox",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        worker.run_scheduled,
+        "interval",
+        seconds=SCHEDULE_SECONDS,
+        id="scheduled",
         replace_existing=True,
         coalesce=True,
         max_instances=1,

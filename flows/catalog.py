@@ -46,7 +46,7 @@ KEYWORD_GROUPS = (
     "thanks",
     "telegram",
 )
-PLACEHOLDERS = {"agency", "title", "when", "where", "link"}
+PLACEHOLDERS = {"agency", "title", "when", "where", "count", "link"}
 
 
 class FlowError(ValueError):

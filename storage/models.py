@@ -59,6 +59,8 @@ class Contact(SQLModel, table=True):
     neighbourhood: str | None = Field(default=None, max_length=120)
     follow_up_consent: bool = False
     reminder_consent: bool = False
+    reminder_neighbourhood: str | None = Field(default=None, max_length=120)  # None: all meetings
+    timezone: str | None = Field(default=None, max_length=64)  # IANA name, when known
     opted_out_at: datetime | None = _ts()
     unreachable_at: datetime | None = _ts()
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -118,6 +120,7 @@ class Response(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=16)
     place: str | None = Field(default=None, max_length=200)
     follow_up_consent: bool = False
+    prompt_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
     status: str = Field(default="new", max_length=16)
     urgent: bool = False
     sensitive: bool = False
@@ -157,18 +160,39 @@ class Outbox(SQLModel, table=True):
     needs_staff: bool = False  # failed in a way a person should look at (e.g. carrier filtering)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = _ts()
+    # What a bulk row belongs to, and when it stops being worth sending (a meeting's start).
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
+    stale_at: datetime | None = _ts()
+
+
+class MeetingSeries(SQLModel, table=True):
+    """Meetings that belong together; each occurrence keeps its own place, day and time."""
+
+    __tablename__ = "meeting_series"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Meeting(SQLModel, table=True):
     """A community meeting residents can hear about and be reminded of."""
 
     id: int | None = Field(default=None, primary_key=True)
+    series_id: int | None = Field(default=None, foreign_key="meeting_series.id", index=True)
     title: str = Field(max_length=200)
     starts_at: datetime = Field(sa_type=UTCDateTime)
+    timezone: str = Field(default="America/New_York", max_length=64)
+    duration_minutes: int = 90
     location: str | None = Field(default=None, max_length=300)
     virtual_url: str | None = Field(default=None, max_length=500)
     neighbourhood: str | None = Field(default=None, max_length=120)
+    accessibility: str | None = None
+    language_notes: str | None = None
     notes: str | None = None
+    reminders: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    cancelled_at: datetime | None = _ts()
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -310,3 +334,70 @@ class ActionRecipient(SQLModel, table=True):
     contact_id: int = Field(foreign_key="contact.id")
     outbox_id: int = Field(foreign_key="outbox.id", unique=True)
     language: str = Field(max_length=16)
+
+
+class Reminder(SQLModel, table=True):
+    """One reminder of one meeting, due at a time: the scheduler's own timer row."""
+
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "offset", name="uq_reminder_meeting_offset"),
+        Index("ix_reminder_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    offset: str = Field(max_length=32)  # an ISO 8601 duration before the start, or "morning"
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="pending", max_length=16)  # pending | queued | skipped | stale
+    recipients: int = 0
+    queued_at: datetime | None = _ts()
+
+
+class Rsvp(SQLModel, table=True):
+    """A resident's latest answer to a meeting reminder; a new answer replaces the old."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "contact_id", name="uq_rsvp_meeting_contact"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    attending: bool
+    party: int | None = None  # how many are coming, when the resident said a number
+    text: str = ""
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Broadcast(SQLModel, table=True):
+    """A message per language to an audience, sent now or at a time; maybe an open question."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    messages: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    audience: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    fallback_to_default: bool = False
+    send_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="scheduled", max_length=16)  # scheduled | queued | cancelled
+    is_prompt: bool = False
+    prompt_closes_at: datetime | None = _ts()
+    recipients: int = 0
+    queued_at: datetime | None = _ts()
+    created_by: str | None = Field(default=None, max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SchedulerLease(SQLModel, table=True):
+    """Who runs the scheduled jobs, on databases without advisory locks (SQLite)."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=128)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ChannelPace(SQLModel, table=True):
+    """The next free send slot per channel, shared by every worker so rates add up to one."""
+
+    __tablename__ = "channel_pace"
+
+    channel: str = Field(primary_key=True, max_length=32)
+    next_slot: float = 0.0  # seconds since the epoch (wall clock, shared across processes)

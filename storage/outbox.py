@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
@@ -45,6 +58,10 @@ class DeliveryUpdate:
     contact_id: int | None = None
 
 
+DROPPED = "dropped"  # lost its point before it could go (a reminder for a meeting that started)
+HELD = "held for quiet hours"  # last_error of a pending row the quiet hours put off
+
+
 def enqueue(session: Session, rows: Iterable[dict[str, Any]]) -> list[Outbox]:
     """Add outbox rows inside the caller's transaction, so they exist only if the cause does.
 
@@ -70,6 +87,73 @@ def _opted_out(session: Session, contact_ids: set[int]) -> set[int]:
         col(Contact.id).in_(contact_ids), col(Contact.opted_out_at).is_not(None)
     )
     return {row[0] for row in session.execute(stmt)}
+
+
+def bulk_enqueue(
+    session: Session,
+    recipients: Select[Any],
+    *,
+    texts: Mapping[str, str],
+    default_language: str,
+    fallback: bool = False,
+    choices: Mapping[str, list[dict[str, str]]] | None = None,
+    values: Mapping[str, Any],
+) -> int:
+    """Queue one row per recipient with one INSERT ... SELECT: 100,000 rows, flat memory.
+
+    `recipients` selects `id`, `channel` and `language` from contacts (already filtered:
+    opted-out residents excluded). Each row gets the text of the resident's language (no
+    language yet: the default). Residents whose language has no text get the default
+    language's text when `fallback`, else nothing. `values` are the same for every row
+    (kind, priority, proactive, broadcast_id, meeting_id, stale_at, next_attempt_at, ...).
+    """
+    if not texts:
+        return 0
+    if fallback and default_language not in texts:
+        raise ValueError("a fallback needs a text in the default language")
+    typed = _typed_literal(session)
+    src = recipients.subquery()
+    lang = func.coalesce(src.c.language, default_language)
+    known = lang.in_(list(texts))
+    chosen = case((known, lang), else_=literal(default_language)) if fallback else lang
+    text = case(*[(chosen == code, literal(body)) for code, body in texts.items()])
+    if choices:
+        picked = case(*[(chosen == code, typed(c, JSON())) for code, c in choices.items()])
+    else:
+        picked = typed(None, JSON())
+    constants = {
+        "kind": "bulk",
+        "priority": 10,
+        "proactive": True,
+        "status": PENDING,
+        "attempts": 0,
+        "needs_staff": False,
+        **values,
+    }
+    columns = ["contact_id", "channel", "language", "text", "choices", *constants]
+    row = [src.c.id, src.c.channel, chosen, text, picked]
+    for name, value in constants.items():
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC)  # SQLite keeps wall time only: always store UTC
+        row.append(typed(value, Outbox.__table__.c[name].type))  # type: ignore[attr-defined]
+    query = select(*row)
+    if not fallback:
+        query = query.where(known)
+    stmt = insert(Outbox).from_select(columns, query).execution_options(preserve_rowcount=True)
+    result = session.execute(stmt)
+    return int(result.rowcount or 0)
+
+
+def _typed_literal(session: Session) -> Any:
+    """Constants in an INSERT ... SELECT: PostgreSQL needs their types spelled out; SQLite
+    must not get them (CAST(... AS DATETIME) there turns a timestamp into a number)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+
+    def typed(value: Any, type_: Any) -> Any:
+        expr = null() if value is None else literal(value, type_)
+        return cast(expr, type_) if postgres else expr
+
+    return typed
 
 
 def _due(now: datetime) -> Any:
@@ -245,8 +329,6 @@ def outbound_after(session: Session, contact_id: int, after_id: int) -> list[Out
 
 def pending_count(session: Session) -> int:
     """Rows not yet finished: a worker's backlog."""
-    from sqlalchemy import func
-
     stmt = (
         sm_select(func.count())
         .select_from(Outbox)

@@ -238,7 +238,7 @@ def test_sending_never_exceeds_twilio_mps_in_segments(
         bodies = ["short"] * 4 + ["x" * 400] * 2 + ["é" * 100, "ok"] + ["y" * 160] * 3
         for n, body in enumerate(bodies):
             _queue(line, f"+1555000{n:04d}", body)
-        Worker(line.rt, sleep=pacing.sleep, monotonic=pacing).drain()
+        Worker(line.rt, sleep=pacing.sleep, wall=pacing).drain()
     assert len(fake.stamps) == len(bodies)
     assert pacing.slept  # it had to wait
     capacity = max(1.0, mps)  # the bucket may start full: one second's worth

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.runtime import Runtime
-from bot.worker import MAX_ATTEMPTS, TokenBucket, Worker, backoff
+from bot.worker import MAX_ATTEMPTS, Worker, backoff
 from channels.base import RETRY, SENT, Outbound, SendResult
 from storage import conversations, outbox
 from storage.db import transaction
 from storage.models import Outbox
+from storage.scheduling import reserve
 from tests.conftest import Clock
 
 
@@ -166,17 +167,27 @@ def test_two_workers_never_send_the_same_row(rt: Runtime) -> None:
     assert len(set(ids)) == 60
 
 
-def test_the_token_bucket_never_exceeds_its_rate() -> None:
-    now = [0.0]
-    bucket = TokenBucket(2.0, clock=lambda: now[0])
-    sent_at = []
-    for _ in range(10):
-        wait = bucket.wait_time(1)
-        now[0] += wait
-        bucket.take(1)
-        sent_at.append(now[0])
-    # After the first second's burst of 2, one send every half second.
-    assert sent_at[:2] == [0.0, 0.0]
-    gaps = [b - a for a, b in itertools.pairwise(sent_at[2:])]
-    assert all(abs(g - 0.5) < 1e-9 for g in gaps)
-    assert sent_at[-1] >= (10 - 2) / 2.0
+def test_workers_share_one_pace_per_channel(rt: Runtime) -> None:
+    """Slots come from one row per channel, so three workers together keep to one rate."""
+    slots = [reserve(rt.db, "recorder", 0.5, now=100.0) for _ in range(3)]
+    assert slots == [100.0, 100.5, 101.0]
+    assert reserve(rt.db, "recorder", 0.5, now=200.0) == 200.0  # idle time is not banked
+
+
+def test_a_worker_waits_for_its_slot_at_the_channel_rate(rt: Runtime) -> None:
+    channel = RecordingChannel(rate_per_second=2.0)
+    rt.channels["recorder"] = channel
+    _queue(rt, 6)
+    wall = [1000.0]
+    sent_at: list[float] = []
+    original = channel.send
+
+    def stamped(message: Outbound) -> SendResult:
+        sent_at.append(wall[0])
+        return original(message)
+
+    channel.send = stamped  # type: ignore[method-assign]
+    Worker(rt, sleep=lambda s: wall.__setitem__(0, wall[0] + s), wall=lambda: wall[0]).drain()
+    gaps = [b - a for a, b in itertools.pairwise(sent_at)]
+    assert len(sent_at) == 6
+    assert all(abs(g - 0.5) < 1e-6 for g in gaps)

@@ -1,0 +1,89 @@
+"""Checks for what staff send (API, CLI): each mistake named with its field, nothing half-saved."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# Weeks, days, hours, minutes, seconds: months and years have no fixed length.
+_DURATION = re.compile(
+    r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
+)
+
+
+class InvalidInputError(ValueError):
+    """Input that cannot be accepted; `field` names what to fix, the message says how."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def parse_instant(value: Any, field: str) -> datetime:
+    """An ISO 8601 date-time with an offset (2026-12-03T18:30:00-05:00), returned in UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise InvalidInputError(
+                field, f"{value!r} is not an ISO 8601 date-time, e.g. 2026-12-03T18:30:00-05:00"
+            ) from exc
+    else:
+        raise InvalidInputError(field, "required: an ISO 8601 date-time with an offset")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise InvalidInputError(
+            field, f"{value!r} has no UTC offset; add one, e.g. -05:00 or Z, so the time is exact"
+        )
+    return parsed.astimezone(UTC)
+
+
+def parse_duration(value: Any, field: str) -> timedelta:
+    """An ISO 8601 duration such as P3D, PT2H or P1DT30M (weeks to seconds, not months)."""
+    text = value.strip().upper() if isinstance(value, str) else ""
+    match = _DURATION.fullmatch(text)
+    if not match or text in ("P", "PT") or text.endswith("T"):
+        raise InvalidInputError(
+            field, f"{value!r} is not an ISO 8601 duration like P3D, PT2H or P1DT12H"
+        )
+    parts = {k: int(v) for k, v in match.groupdict().items() if v}
+    return timedelta(**parts)
+
+
+def parse_zone(value: Any, field: str) -> str:
+    """An IANA time zone name such as America/New_York."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(field, "required: an IANA time zone such as America/New_York")
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInputError(field, f"{value!r} is not a known time zone") from exc
+    return value.strip()
+
+
+def text_field(value: Any, field: str, *, max_length: int, required: bool = False) -> str | None:
+    """A trimmed string no longer than the column holds; empty counts as absent."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidInputError(field, "required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInputError(field, "must be text")
+    value = value.strip()
+    if len(value) > max_length:
+        raise InvalidInputError(field, f"at most {max_length} characters (got {len(value)})")
+    return value
+
+
+def string_list(value: Any, field: str) -> list[str]:
+    """A list of non-empty strings (absent or null: empty)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise InvalidInputError(field, "must be a list of non-empty strings")
+    return [v.strip() for v in value]
