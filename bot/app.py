@@ -64,7 +64,7 @@ def _configure_channels(runtime: Runtime) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from bot.web import actions, api, auth, health, meetings, public, simulator, staff
+    from bot.web import actions, api, api_meetings, auth, health, meetings, public, simulator, staff
     from channels import telegram
 
     app.register_blueprint(health.bp)
@@ -75,7 +75,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(actions.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
-    csrf.exempt(api.bp)  # bearer tokens, no cookies: nothing for a forged form to ride on
+    app.register_blueprint(api_meetings.bp)
+    for api_bp in (api.bp, api_meetings.bp):
+        csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged form to ride on
     if twilio_sms.NAME in runtime_of(app).channels:
         app.register_blueprint(twilio_sms.bp)
         csrf.exempt(twilio_sms.bp)  # signed by Twilio instead

@@ -1,0 +1,147 @@
+"""JSON API for meetings and broadcasts: thin views over bot.meetings and bot.broadcasts.
+
+The same bearer tokens as the rest of /api/v1: viewers read, staff write. Validation lives
+in the functions these views call; an InvalidInputError names the field and becomes a 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from bot import broadcasts, meetings
+from bot.runtime import Runtime
+from bot.validation import InvalidInputError
+from bot.web.api_auth import api_error, token_required
+from storage import audit
+from storage.db import transaction
+
+bp = Blueprint("api_meetings", __name__, url_prefix="/api/v1")
+BROADCAST_FIELDS = {
+    "message",
+    "audience",
+    "send_at",
+    "fallback_to_default",
+    "prompt",
+    "prompt_window",
+    "preview",
+}
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["townline"]  # type: ignore[no-any-return]
+
+
+def _body() -> dict[str, Any] | None:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else None
+
+
+def _audit(
+    rt: Runtime, action: str, target: str, target_id: int | None, detail: dict[str, Any]
+) -> None:
+    """Every change made with a token is on the admins' audit log, like a change made on a page."""
+    with transaction(rt.db) as session:
+        audit.record(
+            session,
+            actor=f"token:{g.api_token.name}",
+            action=action,
+            at=rt.now(),
+            target=target,
+            target_id=target_id,
+            detail=detail,
+        )
+
+
+@bp.post("/meetings")
+@token_required("staff")
+def create_meeting() -> ResponseReturnValue:
+    """A meeting with its reminders: 201 with its id, times and .ics link."""
+    rt = _runtime()
+    body = _body()
+    if body is None:
+        return api_error(400, 'send a JSON object: {"title", "starts_at", "location", ...}')
+    try:
+        meeting = meetings.create_meeting(rt, **body)
+    except InvalidInputError as exc:
+        return api_error(400, str(exc))
+    _audit(rt, "meeting.create", "meeting", meeting.id, {"title": meeting.title})
+    payload = {
+        "id": meeting.id,
+        "title": meeting.title,
+        "starts_at": meeting.starts_at.isoformat(),
+        "timezone": meeting.timezone,
+        "location": meeting.location,
+        "virtual_url": meeting.virtual_url,
+        "neighbourhood": meeting.neighbourhood,
+        "reminders": meeting.reminders,
+        "ics": url_for("meetings.ics", meeting_id=meeting.id, _external=True),
+    }
+    location = url_for("api_meetings.get_meeting", meeting_id=meeting.id)
+    return jsonify(payload), 201, {"Location": location}
+
+
+@bp.get("/meetings/<int:meeting_id>")
+@token_required("viewer")
+def get_meeting(meeting_id: int) -> ResponseReturnValue:
+    """RSVP counts and reminder outcomes."""
+    try:
+        return jsonify(meetings.summary(_runtime(), meeting_id))
+    except LookupError as exc:
+        return api_error(404, str(exc.args[0]))
+
+
+@bp.post("/broadcasts")
+@token_required("staff")
+def create_broadcast() -> ResponseReturnValue:
+    """A broadcast, or with "preview": true a dry run of who would get what, at what cost."""
+    rt = _runtime()
+    body = _body()
+    if body is None:
+        return api_error(400, 'send a JSON object: {"message": {"en": ...}, "audience": {...}}')
+    if unknown := sorted(set(body) - BROADCAST_FIELDS):
+        return api_error(
+            400, f"{unknown[0]}: unknown field; expected some of {sorted(BROADCAST_FIELDS)}"
+        )
+    dry_run = body.get("preview", False)
+    if not isinstance(dry_run, bool):
+        return api_error(400, "preview: must be true or false")
+    message, audience = body.get("message"), body.get("audience")
+    fallback = body.get("fallback_to_default", False)
+    try:
+        if dry_run:
+            return jsonify(broadcasts.preview(rt, message, audience, fallback))
+        broadcast = broadcasts.create_broadcast(
+            rt,
+            message,
+            audience,
+            send_at=body.get("send_at"),
+            fallback_to_default=fallback,
+            prompt=body.get("prompt", False),
+            prompt_window=body.get("prompt_window"),
+            created_by=f"token:{g.api_token.name}",
+        )
+    except InvalidInputError as exc:
+        return api_error(400, str(exc))
+    assert broadcast.id is not None
+    _audit(
+        rt,
+        "broadcast.create",
+        "broadcast",
+        broadcast.id,
+        {"languages": sorted(broadcast.messages), "recipients": broadcast.recipients},
+    )
+    location = url_for("api_meetings.get_broadcast", broadcast_id=broadcast.id)
+    return jsonify(broadcasts.progress(rt, broadcast.id)), 201, {"Location": location}
+
+
+@bp.get("/broadcasts/<int:broadcast_id>")
+@token_required("viewer")
+def get_broadcast(broadcast_id: int) -> ResponseReturnValue:
+    """recipients, queued, sent, delivered, failed, held (and dropped, cancelled)."""
+    try:
+        return jsonify(broadcasts.progress(_runtime(), broadcast_id))
+    except LookupError as exc:
+        return api_error(404, str(exc.args[0]))
