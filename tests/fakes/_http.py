@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import json
 import sys
 import threading
@@ -76,7 +77,7 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class FakeHTTPServer:
+class FakeHTTPServer(abc.ABC):
     """Base fake: serves on 127.0.0.1:<random port> in a daemon thread until `close()`."""
 
     def __init__(self) -> None:
@@ -126,9 +127,9 @@ class FakeHTTPServer:
         """Close on leaving the block, even on test failure."""
         self.close()
 
+    @abc.abstractmethod
     def handle(self, request: RecordedRequest) -> Reply:
         """Answer one recorded request; provider subclasses implement their API here."""
-        raise NotImplementedError
 
     def decode_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """Hook for provider-specific decoding of parameter values (e.g. JSON-in-form fields)."""
