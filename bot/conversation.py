@@ -115,7 +115,8 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
     )
     if not saved:
         raise SessionConflictError(f"contact {contact.id}")
-    store.update_contact(session, contact.id, last_seen_at=now)
+    # A resident who writes is reachable, whatever a provider once said of the address.
+    store.update_contact(session, contact.id, last_seen_at=now, unreachable_at=None)
     return Receipt(False, contact.id, message_id, turn.replies)
 
 

@@ -139,6 +139,11 @@ class Worker:
             if contact.opted_out_at is not None and row.kind not in OPT_OUT_EXEMPT_KINDS:
                 outbox.finish(session, row.id, status=outbox.CANCELLED, last_error="opted out")
                 return
+            if contact.unreachable_at is not None and row.proactive:
+                # The provider said this address can't receive (invalid number, landline): don't
+                # spend a send on it until the resident writes again, which clears the mark.
+                outbox.finish(session, row.id, status=outbox.CANCELLED, last_error="unreachable")
+                return
             stale = aware(row.stale_at) if row.stale_at is not None else None
             if stale is not None and now >= stale:
                 outbox.finish(session, row.id, status=outbox.DROPPED, last_error="stale")

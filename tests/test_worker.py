@@ -191,3 +191,24 @@ def test_a_worker_waits_for_its_slot_at_the_channel_rate(rt: Runtime) -> None:
     gaps = [b - a for a, b in itertools.pairwise(sent_at)]
     assert len(sent_at) == 6
     assert all(abs(g - 0.5) < 1e-6 for g in gaps)
+
+
+def test_an_unreachable_address_gets_no_bulk_until_the_resident_writes_again(
+    rt: Runtime,
+) -> None:
+    from bot.conversation import receive
+    from bot.events import Inbound
+
+    channel = RecordingChannel()
+    rt.channels["recorder"] = channel
+    [bulk] = _queue(rt, 1, kind="broadcast", proactive=True, priority=10)
+    with transaction(rt.db) as session:
+        conversations.update_contact(session, 1, unreachable_at=rt.now())
+    Worker(rt).drain()
+    assert channel.sent == []
+    assert (_row(rt, bulk).status, _row(rt, bulk).last_error) == ("cancelled", "unreachable")
+
+    receive(rt, Inbound("recorder", "r0", "I got a new phone, same number", "p-new"))
+    [later] = _queue(rt, 1, kind="broadcast", proactive=True, priority=10)
+    Worker(rt).drain()
+    assert later in [m.outbox_id for m in channel.sent]
