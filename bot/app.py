@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
@@ -46,6 +48,7 @@ def create_app(
     _configure_channels(runtime)
     app.extensions["townline"] = runtime
     csrf.init_app(app)
+    app.add_template_filter(_local_time(settings.timezone), "local")
     _register_blueprints(app)
     return app
 
@@ -83,6 +86,20 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(twilio_sms.bp)  # signed by Twilio instead
     app.register_blueprint(telegram.bp)
     csrf.exempt(telegram.bp)  # checked against TELEGRAM_WEBHOOK_SECRET instead
+
+
+def _local_time(zone_name: str) -> Callable[[datetime | None, str], str]:
+    """A template filter: stored UTC shown in the agency's time zone, as staff live in it."""
+    zone = ZoneInfo(zone_name)
+
+    def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        if value is None:
+            return ""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(zone).strftime(fmt)
+
+    return local
 
 
 def _local_secret(instance: Path) -> str:

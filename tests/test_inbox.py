@@ -189,3 +189,12 @@ def test_interaction_feedback_scores_are_averaged_per_week(rt: Runtime) -> None:
     assert this_week == {"respect": 3.0, "heard": 4.0, "fairness": 3.0, "trust": 2.0}
     assert data.feedback_by_week["respect"][0] is None
     assert data.topics_by_week["interaction"][-1] >= 2
+
+
+def test_the_inbox_shows_times_in_the_agencys_time_zone(rt: Runtime, client: FlaskClient) -> None:
+    _sms_resident(rt, "Streetlight out on Pine")  # stored at 15:00 UTC
+    staff_account(rt, "sam@city.gov", "staff")
+    log_in(client, "sam@city.gov")
+    page = client.get("/staff").get_data(as_text=True)
+    assert "2026-11-24 10:00" in page  # 10:00 in New York
+    assert "2026-11-24 15:00" not in page
