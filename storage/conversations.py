@@ -6,24 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, and_, func, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, func, update
 from sqlmodel import Session, col, select
 
+from storage.db import dialect_insert
 from storage.models import Contact, ConversationSession, Meeting, Message, Response
-
-
-def _insert(session: Session, table: Any) -> Insert:
-    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING on SQLite and PostgreSQL."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table)
 
 
 def get_or_create_contact(session: Session, channel: str, address: str, now: datetime) -> Contact:
     """One row per channel and address, created on first contact even under concurrency."""
     stmt = (
-        _insert(session, Contact)
+        dialect_insert(session, Contact)
         .values(channel=channel, address=address, created_at=now)
         .on_conflict_do_nothing(index_elements=["channel", "address"])
     )
@@ -58,7 +51,7 @@ def record_inbound(
 ) -> int | None:
     """Store an inbound message; None when the provider already delivered this id (a retry)."""
     stmt = (
-        _insert(session, Message)
+        dialect_insert(session, Message)
         .values(
             contact_id=contact_id,
             channel=channel,
@@ -84,7 +77,7 @@ def inbound_seen(session: Session, channel: str, provider_id: str) -> bool:
 def load_session(session: Session, contact_id: int) -> ConversationSession:
     """The contact's session row, created empty the first time, locked until commit."""
     stmt = (
-        _insert(session, ConversationSession)
+        dialect_insert(session, ConversationSession)
         .values(contact_id=contact_id, state={}, status="idle", version=0)
         .on_conflict_do_nothing(index_elements=["contact_id"])
     )

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
-from storage.conversations import _insert
+from storage.db import dialect_insert
 from storage.models import Concern, ConcernResponse, Contact, Response, ResponseTag
 
 
@@ -122,7 +122,7 @@ def add_tag(session: Session, ids: Sequence[int], tag: str) -> None:
     """Label responses; a label already there stays once."""
     for response_id in ids:
         session.exec(  # type: ignore[call-overload]
-            _insert(session, ResponseTag)
+            dialect_insert(session, ResponseTag)
             .values(response_id=response_id, tag=tag)
             .on_conflict_do_nothing(index_elements=["response_id", "tag"])
         )

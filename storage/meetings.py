@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
-from storage.conversations import _insert
+from storage.db import dialect_insert
 from storage.models import Broadcast, Contact, Meeting, MeetingSeries, Outbox, Reminder, Rsvp
 
 PENDING, QUEUED, SKIPPED, STALE = "pending", "queued", "skipped", "stale"
@@ -109,7 +109,7 @@ def save_rsvp(
     """Keep the resident's latest answer for a meeting (one row per meeting and resident)."""
     values = {"attending": attending, "party": party, "text": text[:500], "updated_at": now}
     stmt = (
-        _insert(session, Rsvp)
+        dialect_insert(session, Rsvp)
         .values(meeting_id=meeting_id, contact_id=contact_id, **values)
         .on_conflict_do_update(index_elements=["meeting_id", "contact_id"], set_=values)
     )

@@ -14,8 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
 
-from storage.conversations import _insert
-from storage.db import is_postgres, transaction
+from storage.db import dialect_insert, is_postgres, transaction
 from storage.models import ChannelPace, SchedulerLease, utcnow
 
 log = logging.getLogger(__name__)
@@ -105,7 +104,7 @@ class SchedulerLock:
         now = self.clock()
         with transaction(self.engine) as session:
             session.exec(  # type: ignore[call-overload]
-                _insert(session, SchedulerLease)
+                dialect_insert(session, SchedulerLease)
                 .values(name=self.name, holder=self.holder, expires_at=now + self.lease)
                 .on_conflict_do_nothing(index_elements=["name"])
             )
@@ -129,7 +128,7 @@ def reserve(engine: Engine, channel: str, seconds: float, now: float) -> float:
     """
     with transaction(engine) as session:
         session.exec(  # type: ignore[call-overload]
-            _insert(session, ChannelPace)
+            dialect_insert(session, ChannelPace)
             .values(channel=channel, next_slot=0.0)
             .on_conflict_do_nothing(index_elements=["channel"])
         )

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from storage.conversations import _insert
+from storage.db import dialect_insert
 from storage.models import LoginThrottle, StaffUser
 
 
@@ -50,7 +50,7 @@ def throttle_rows(session: Session, keys: list[str]) -> list[LoginThrottle]:
 def count_failure(session: Session, key: str, now: datetime, forget_before: datetime) -> int:
     """Add one failure to a key (restarting an old streak) and return the streak's length."""
     session.exec(  # type: ignore[call-overload]
-        _insert(session, LoginThrottle)
+        dialect_insert(session, LoginThrottle)
         .values(key=key, failures=0, updated_at=now)
         .on_conflict_do_nothing(index_elements=["key"])
     )
