@@ -60,48 +60,20 @@ def broadcast() -> None:
 @click.option("--preview", is_flag=True, help="Show recipients and segments; send nothing.")
 @click.option("--wait", is_flag=True, help="Show a progress bar until the workers are done.")
 @click.option("--timeout", default=3600.0, show_default=True, help="Seconds --wait waits.")
-def send(
-    pairs: tuple[str, ...],
-    file: Path | None,
-    languages: tuple[str, ...],
-    neighbourhoods: tuple[str, ...],
-    channels: tuple[str, ...],
-    subscribers: bool,
-    send_at: str | None,
-    fallback_default: bool,
-    prompt: bool,
-    window: str | None,
-    preview: bool,
-    wait: bool,
-    timeout: float,
-) -> None:
+def send(**options: Any) -> None:
     """Preview or send a broadcast; workers (`townline worker`) do the sending."""
     from bot.cli import _runtime
 
     rt = _runtime()
     try:
-        _send(
-            rt,
-            pairs,
-            file,
-            languages,
-            neighbourhoods,
-            channels,
-            subscribers,
-            send_at,
-            fallback_default,
-            prompt,
-            window,
-            preview,
-            wait,
-            timeout,
-        )
+        _send(rt, **options)  # the options, typed, as _send declares them
     finally:
         rt.db.dispose()  # close pooled connections before the process (or test) moves on
 
 
 def _send(
     rt: Any,
+    *,
     pairs: tuple[str, ...],
     file: Path | None,
     languages: tuple[str, ...],
