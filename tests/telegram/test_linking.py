@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
 from sqlmodel import select
 
-from bot.config import Settings
 from bot.conversation import receive
 from bot.events import Inbound
 from bot.runtime import Runtime
@@ -24,7 +22,7 @@ from storage.db import transaction
 from storage.models import Contact, LinkCode
 from tests.conftest import Clock
 from tests.fakes.telegram_api import FakeTelegram
-from tests.telegram_kit import TelegramResident, channel_of, telegram_settings
+from tests.telegram_kit import TelegramResident
 
 PHONE = "+15558675310"
 LINK = re.compile(r"https://t\.me/townline_test_bot\?start=([A-Za-z0-9_-]{16})")
@@ -48,32 +46,11 @@ class RecordingSms:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    """The Bot API, faked on 127.0.0.1."""
-    with FakeTelegram() as api:
-        yield api
-
-
-@pytest.fixture
-def settings(settings: Settings, fake: FakeTelegram) -> Settings:
-    """The test agency, with Telegram configured."""
-    return telegram_settings(settings, fake)
-
-
-@pytest.fixture
 def sms(rt: Runtime) -> RecordingSms:
     """The SMS channel as the worker sees it."""
     channel = RecordingSms()
     rt.channels["sms"] = channel
     return channel
-
-
-@pytest.fixture
-def ana(client: FlaskClient, rt: Runtime, fake: FakeTelegram) -> Iterator[TelegramResident]:
-    """Ana on Telegram."""
-    channel = channel_of(rt)
-    yield TelegramResident(client, rt, fake)
-    channel.close()
 
 
 def text_by_sms(rt: Runtime, sms: RecordingSms, ana: TelegramResident, text: str) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from click.testing import CliRunner
 from sqlmodel import select
@@ -17,20 +15,7 @@ from storage.db import transaction
 from storage.models import Message
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_updates import BOT_TOKEN, UpdateBuilder
-from tests.telegram_kit import SECRET, channel_of, telegram_settings
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    """The Bot API, faked on 127.0.0.1."""
-    with FakeTelegram() as api:
-        yield api
-
-
-@pytest.fixture
-def settings(settings: Settings, fake: FakeTelegram) -> Settings:
-    """The test agency, with Telegram configured."""
-    return telegram_settings(settings, fake)
+from tests.telegram_kit import SECRET, channel_of
 
 
 @pytest.fixture

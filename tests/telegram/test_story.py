@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from flask.testing import FlaskClient
 
-from bot.config import Settings
 from bot.runtime import Runtime
 from storage import conversations
 from storage.db import transaction
 from tests.fakes.telegram_api import FakeTelegram
-from tests.telegram_kit import TelegramResident, channel_of, telegram_settings
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    """The Bot API, faked on 127.0.0.1."""
-    with FakeTelegram() as api:
-        yield api
-
-
-@pytest.fixture
-def settings(settings: Settings, fake: FakeTelegram) -> Settings:
-    """The test agency, with Telegram configured."""
-    return telegram_settings(settings, fake)
-
-
-@pytest.fixture
-def ana(client: FlaskClient, rt: Runtime, fake: FakeTelegram) -> Iterator[TelegramResident]:
-    """Ana, whose Telegram app is in English."""
-    channel = channel_of(rt)
-    yield TelegramResident(client, rt, fake)
-    channel.close()
+from tests.telegram_kit import TelegramResident, channel_of
 
 
 def test_a_whole_conversation_by_buttons(ana: TelegramResident, rt: Runtime) -> None:

@@ -16,22 +16,9 @@ from storage.db import transaction
 from storage.models import Contact, Message, Outbox
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_updates import UpdateBuilder, make_user
-from tests.telegram_kit import SECRET, TelegramResident, channel_of, telegram_settings
+from tests.telegram_kit import SECRET, TelegramResident, channel_of
 
 CHAT = 912345678
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    """The Bot API, faked on 127.0.0.1."""
-    with FakeTelegram() as api:
-        yield api
-
-
-@pytest.fixture
-def settings(settings: Settings, fake: FakeTelegram) -> Settings:
-    """The test agency, with Telegram configured."""
-    return telegram_settings(settings, fake)
 
 
 @pytest.fixture

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
-from flask.testing import FlaskClient
 from sqlmodel import select
 
 from bot.config import Settings
@@ -19,28 +17,13 @@ from storage.models import Outbox
 from tests.conftest import Clock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_updates import BOT_TOKEN
-from tests.telegram_kit import TelegramResident, channel_of, telegram_settings
+from tests.telegram_kit import TelegramResident, channel_of
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    """The Bot API, faked on 127.0.0.1."""
-    with FakeTelegram() as api:
-        yield api
-
-
-@pytest.fixture
-def settings(settings: Settings, fake: FakeTelegram) -> Settings:
-    """The test agency, with Telegram configured at 7 messages a second overall."""
-    return telegram_settings(settings, fake).with_overrides(telegram_mps=7.0)
-
-
-@pytest.fixture
-def ana(client: FlaskClient, rt: Runtime, fake: FakeTelegram) -> Iterator[TelegramResident]:
-    """Ana, in a private chat with the bot."""
-    channel = channel_of(rt)
-    yield TelegramResident(client, rt, fake)
-    channel.close()
+def settings(settings: Settings) -> Settings:
+    """The test agency (Telegram configured by conftest) at 7 messages a second overall."""
+    return settings.with_overrides(telegram_mps=7.0)
 
 
 def _rows(rt: Runtime) -> list[Outbox]:
