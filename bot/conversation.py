@@ -36,7 +36,6 @@ from storage.models import Contact
 
 log = logging.getLogger(__name__)
 MAX_CONFLICT_RETRIES = 5
-OPT_OUT_EXEMPT_KINDS = outbox.OPT_OUT_EXEMPT_KINDS  # kept here too: the worker imports it
 
 
 class SessionConflictError(RuntimeError):
@@ -186,7 +185,7 @@ def _apply(
                     session,
                     contact.id,
                     "opted out",
-                    OPT_OUT_EXEMPT_KINDS,
+                    outbox.OPT_OUT_EXEMPT_KINDS,
                     keep_proactive=links.is_linked(session, contact),
                 )
         elif isinstance(event, SetConsent):

@@ -15,7 +15,6 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlmodel import Session
 
 from bot import linking
-from bot.conversation import OPT_OUT_EXEMPT_KINDS
 from bot.quiet import next_allowed
 from bot.runtime import Runtime
 from channels.base import FAILED, OPTED_OUT, RETRY, SENT, UNREACHABLE, Outbound, SendResult
@@ -136,7 +135,7 @@ class Worker:
                     last_error=None,
                 )
                 return
-            if contact.opted_out_at is not None and row.kind not in OPT_OUT_EXEMPT_KINDS:
+            if contact.opted_out_at is not None and row.kind not in outbox.OPT_OUT_EXEMPT_KINDS:
                 outbox.finish(session, row.id, status=outbox.CANCELLED, last_error="opted out")
                 return
             if contact.unreachable_at is not None and row.proactive:
