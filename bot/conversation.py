@@ -81,7 +81,7 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
     row = store.load_session(session, contact.id)
     world = engine.World(
         catalog=rt.catalog,
-        keywords=rt.keywords,
+        understanding=rt.understanding,
         detector=rt.detector,
         agency=rt.settings.agency_name,
         now=now,

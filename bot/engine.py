@@ -1,8 +1,11 @@
 """The conversation engine: (inbound, contact, state, world) -> (new state, events). No I/O.
 
 It listens first: whatever a resident writes first is kept verbatim before any menu.
-Global keywords (STOP, START, HELP, a language, MENU, emergency words) act before any flow.
-It never sends, commits or imports a channel; `bot.conversation` applies its events.
+Every message is read once by the understanding step (`bot.understanding`); STOP, START, a
+message that looks like danger, crisis or violence, HELP, a language and MENU act before any
+flow. Safety replies come first and alone: who to call, in the resident's language, and
+nothing else in that turn. It never sends, commits or imports a channel; `bot.conversation`
+applies its events.
 
 Channels with commands pass them neutrally in `Inbound.extra`: {"command": "start",
 "payload": <deep-link code or absent>} when a chat is opened, {"command": "language"} to ask
@@ -35,8 +38,8 @@ from bot.events import (
     SetReminderArea,
     TagConversation,
 )
-from bot.keywords import Keywords
 from bot.language import Detector, decide_language
+from bot.understanding import Understanding
 from flows.catalog import Catalog, Flow, Step, fill, step_text
 
 # Stages a conversation moves through; "idle" and "done" wait for a fresh start.
@@ -61,7 +64,7 @@ class World:
     """What the engine knows of the outside, handed in by the host so the engine stays pure."""
 
     catalog: Catalog
-    keywords: Keywords
+    understanding: Understanding
     detector: Detector
     agency: str
     now: datetime
@@ -104,9 +107,10 @@ class _Conversation:
         self.inbound = inbound
         self.contact = contact
         self.world = world
-        self.kw = world.keywords
+        self.kw = world.understanding.keywords
         self.catalog = world.catalog
         self.text = inbound.text.strip()
+        self.reading = world.understanding.read(self.text)
         self.state = self._fresh_if_expired(dict(state))
         self.events: list[Event] = []
         self.lang = contact.language or world.catalog.languages[0]
@@ -120,6 +124,8 @@ class _Conversation:
             return self._opened()
         if self._is_start():
             return self._start()
+        if self.reading.safety:
+            return self._safety()
         if self.contact.opted_out:
             if self._is_help():
                 self._choose_language(allow_detection=False, command="help")
@@ -142,10 +148,8 @@ class _Conversation:
             return self._menu()
         if self.kw.exact("telegram", self.text):
             return self._offer_link("telegram")
-        urgent = self.kw.contains("emergency", self.text) is not None
-        if urgent:
-            self._say("emergency")
-        self._flag(urgent=urgent, sensitive=self.kw.contains("sensitive", self.text) is not None)
+        if self.reading.has("sensitive"):
+            self._flag(urgent=False, sensitive=True)  # handled with care; nothing is said
         if self.inbound.media and self.text:
             self._say("media_with_text")  # the words go on as usual; the picture can't be read
         if not self.text:
@@ -175,13 +179,13 @@ class _Conversation:
         if stage == PROMPT:
             self._answer_prompt()
         elif stage == LISTENING:
-            self._record("opening")
+            self._record("more" if self.state.get("has_opening") else "opening")
             self.state["has_opening"] = True
             self._ask_topic("topic_question")
         elif stage == TOPIC:
             self._answer_topic()
         elif stage == OPENING:
-            self._record("opening")
+            self._record("more" if self.state.get("has_opening") else "opening")
             self.state["has_opening"] = True
             self._advance(self.catalog.flow(self.state["flow"]), start=0)
         elif stage == STEP:
@@ -189,12 +193,80 @@ class _Conversation:
 
     # ---- global keywords ---------------------------------------------------------------
     def _is_stop(self) -> bool:
-        return self.inbound.opt_out == "STOP" or self.kw.exact("stop", self.text) is not None
+        return self.inbound.opt_out == "STOP" or self.reading.has("stop")
 
     def _is_start(self) -> bool:
-        if self.inbound.opt_out == "START" or self.kw.exact("start", self.text):
+        """START, UNSTOP, YES and each language's "start again"; never "ok" or "sure".
+
+        A resident who has stopped may say it in a sentence ("please send me the alerts
+        again"); anyone else only as the whole message, so a story that mentions starting
+        is not mistaken for a request.
+        """
+        if self.inbound.opt_out == "START":
             return True
-        return self.contact.opted_out and self.kw.exact("yes", self.text) is not None
+        if self.contact.opted_out:
+            return self.reading.has("start") or self.reading.resumes
+        return self.reading.has("start") and self.world.understanding.triage.whole_message(
+            "start", self.text
+        )
+
+    def _safety(self) -> Turn:
+        """Who to call, first and alone: no menu and no question in this turn.
+
+        The words are kept and flagged (urgent: danger or crisis, sorted first for staff;
+        sensitive: crisis or violence), and the conversation stays open for when the resident
+        is safe. A bare HELP is the carriers' keyword: its reply opens with 911.
+        """
+        self.lang = self._safety_language()
+        if self.reading.has("help"):
+            self._say("help")
+            return self._finish(touch=True)
+        for name in self.reading.safety:
+            self._say(name)
+        safety = set(self.reading.safety)
+        self._flag(
+            urgent=bool(safety & {"emergency", "crisis"}), sensitive=bool(safety - {"emergency"})
+        )
+        self._keep_words()
+        return self._finish(touch=True)
+
+    def _safety_language(self) -> str:
+        """The language of the message itself; when it is too short to tell, of its words."""
+        languages = self.catalog.languages
+        decision = decide_language(
+            self.text,
+            explicit=None,
+            stored=None,
+            hint=None,
+            languages=languages,
+            default=languages[0],
+            detector=self.world.detector,
+        )
+        if decision.source in ("script", "detected"):
+            language = decision.language
+        else:
+            language = self.reading.phrase_language(*self.reading.safety) or self.lang
+        if language not in languages:
+            language = self.lang
+        if self.contact.language is None:
+            self.events.append(SetLanguage(language, decision.source))
+        return language
+
+    def _keep_words(self) -> None:
+        """Keep what was said where the conversation is, without moving it on."""
+        stage = self.state.get("stage", IDLE)
+        if stage not in ACTIVE_STAGES:
+            self._new_conversation(self._opening_stage())
+            stage = self.state["stage"]
+        first = not self.state.get("has_opening")
+        if stage == PROMPT:
+            self._record("prompt" if first else "more")
+        elif stage in (LISTENING, OPENING):
+            self._record("opening" if first else "more")
+        else:
+            self._record("more")
+        if stage != STEP and stage != TOPIC:
+            self.state["has_opening"] = True
 
     def _is_help(self) -> bool:
         return self.inbound.opt_out == "HELP" or self.kw.exact("help", self.text) is not None
@@ -318,10 +390,12 @@ class _Conversation:
         """
         hint = self.inbound.language_hint
         said_in: str | None = None
-        for group in (command, "greeting", "stop", "start", "help"):
-            if group and (hit := self.kw.exact(group, self.text)) and hit.language:
-                said_in = hit.language
+        for group in (command, "stop", "start", "help"):
+            if group and (language := self.reading.languages.get(group)):
+                said_in = language
                 break
+        if said_in is None and (hit := self.kw.exact("greeting", self.text)) and hit.language:
+            said_in = hit.language
         decision = decide_language(
             self.text if allow_detection else "",
             explicit=None,

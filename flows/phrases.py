@@ -6,6 +6,7 @@ in order; the message may hold other words around it. The notation, in full:
 
     break in            the words, in this order, as whole words
     burglar*            any word that starts so: burglar, burglars, burglary
+    cháy!               (where marks matter) only as written with its marks: not "chay"
     broke/broken/break  one word of several
     take me off|remove me     one phrase of several (inside parentheses: a part of a phrase)
     is? / (a|the)?      a word or group that may be missing
@@ -22,6 +23,7 @@ is converted from Traditional with OpenCC first, so one phrase serves both scrip
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -35,9 +37,13 @@ SHORT_GAP_CHARS = 4
 LONG_GAP_CHARS = 16
 
 # Characters written without spaces between words: Han, kana, Hangul.
-_WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-# Letters and digits of alphabetic scripts, after case folding: a phrase's word ends where they do.
-_LETTER = r"[0-9a-z\u00b5\u00df-\u00ff\u0100-\u024f\u0370-\u03ff\u0400-\u04ff\u1e00-\u1eff]"
+_WIDE = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]"
+)
+# A phrase's word starts and ends where letters do. `prepare` puts a space between Han text and
+# other letters ("有人break in" -> "有人 break in"), so for alphabetic words \w is exact here.
+_NOT_AFTER_LETTER = r"(?<!\w)"
+_NOT_BEFORE_LETTER = r"(?!\w)"
 _APOSTROPHES = "'\u2019\u2018`\u00b4\u02bc"
 # Combining marks that only carry a Vietnamese tone (grave, acute, tilde, hook above, dot below);
 # the others (circumflex, breve, horn) make a different vowel.
@@ -109,9 +115,22 @@ def prepare(text: str, emoji: Mapping[str, str] | None = None) -> str:
             out.append("\n")
             continue
         category = unicodedata.category(char)
-        out.append(char if category[0] in "LNM" else " ")
-    lines = (" ".join(line.split()) for line in "".join(out).split("\n"))
+        if category[0] not in "LNM":
+            out.append(" ")
+            continue
+        if out and out[-1] not in " \n" and is_wide(char) != is_wide(out[-1]):
+            out.append("\t")  # Han text and other letters meet: a word boundary, not a space
+        out.append(char)
+    lines = (_SPACES.sub(_one_space, line).strip() for line in "".join(out).split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+_SPACES = re.compile(r"[ \t]+")
+
+
+def _one_space(match: re.Match[str]) -> str:
+    """A run of blanks as one: a space if the writer typed one, else the boundary's tab."""
+    return " " if " " in match.group() else "\t"
 
 
 def is_wide(text: str) -> bool:
@@ -175,7 +194,7 @@ def _alternatives(inner: str, phrase: str) -> list[str]:
     return parts
 
 
-def _letter_regex(char: str, marks_matter: bool) -> str:
+def _letter_regex(char: str, marks_matter: bool, exact: bool = False) -> str:
     """One letter of a phrase: it may repeat, and its accents are optional or ignored."""
     if _WIDE.match(char):
         return re.escape(char)
@@ -183,6 +202,8 @@ def _letter_regex(char: str, marks_matter: bool) -> str:
         return re.escape(char)
     if not marks_matter:
         return re.escape(fold_char(char)) + "+"
+    if exact:
+        return re.escape(char) + "+"
     forms = dict.fromkeys([char, _untoned(char), fold_char(char)])
     if len(forms) == 1:
         return re.escape(char) + "+"
@@ -190,21 +211,26 @@ def _letter_regex(char: str, marks_matter: bool) -> str:
 
 
 def _word_regex(word: str, marks_matter: bool, phrase: str) -> tuple[str, bool]:
-    """A word (with an optional trailing *) as a regex, and whether it is wide script."""
+    """A word (with an optional trailing * or !) as a regex, and whether it is wide script."""
+    exact = word.endswith("!")
+    word = word.rstrip("!")
     prefix = word.endswith("*")
     word = word.rstrip("*")
-    if not word or "*" in word:
-        raise PhraseError(f"{phrase!r}: '*' goes only at the end of a word")
+    if not word or "*" in word or "!" in word:
+        raise PhraseError(f"{phrase!r}: '*' and '!' go only at the end of a word")
     text = prepare(word)
-    if not text or " " in text:
+    if not text or "\n" in text or " " in text:
         raise PhraseError(f"{phrase!r}: {word!r} is not a word")
-    wide = bool(_WIDE.search(text))
-    body = "".join(_letter_regex(c, marks_matter) for c in text)
-    if wide:
-        return body, True
-    start = rf"(?<!{_LETTER})" if not _WIDE.match(text[0]) else ""
-    end = f"{_LETTER}*" if prefix else rf"(?!{_LETTER})"
-    return start + body + end, False
+    # "打911", "police快": Han text and other letters in one word, spaced apart by `prepare`.
+    body = r"\s*".join(
+        "".join(_letter_regex(c, marks_matter, exact) for c in part) for part in text.split()
+    )
+    start = "" if _WIDE.match(text[0]) else _NOT_AFTER_LETTER
+    if _WIDE.match(text[-1]):
+        end = ""
+    else:
+        end = r"\w*" if prefix else _NOT_BEFORE_LETTER
+    return start + body + end, bool(_WIDE.search(text))
 
 
 def _token(raw: str, marks_matter: bool, phrase: str) -> _Token:
@@ -231,10 +257,13 @@ def _token(raw: str, marks_matter: bool, phrase: str) -> _Token:
 
 def _separator(left: _Token, right: _Token, gap: str | None) -> str:
     wide = left.wide or right.wide
-    if gap == "..":
-        return rf"[\s\S]{{0,{SHORT_GAP_CHARS}}}?" if wide else rf"\s+(?:\S+\s+){{0,{SHORT_GAP_WORDS}}}?"
-    if gap == "...":
-        return rf"[\s\S]{{0,{LONG_GAP_CHARS}}}?" if wide else rf"\s+(?:\S+\s+){{0,{LONG_GAP_WORDS}}}?"
+    if gap in ("..", "..."):
+        short = gap == ".."
+        chars = SHORT_GAP_CHARS if short else LONG_GAP_CHARS
+        words = SHORT_GAP_WORDS if short else LONG_GAP_WORDS
+        # Lazy: the nearest match is enough to find a phrase. `compile_phrase(greedy=True)`
+        # turns these greedy, so that a phrase that hides words hides as much as it can.
+        return rf"[\s\S]{{0,{chars}}}?" if wide else rf"\s+(?:\S+\s+){{0,{words}}}?"
     return r"\s*" if wide else r"\s+"
 
 
@@ -257,7 +286,7 @@ def _sequence(parts: list[str], marks_matter: bool, phrase: str) -> tuple[str, b
         raise PhraseError(f"{phrase!r}: at least one word must be required")
     # Each token owns the separator before it; an optional first word owns the one after it.
     pieces = [token.regex for token in tokens]
-    seps = [""] + [_separator(a, b, b.gap) for a, b in zip(tokens, tokens[1:], strict=False)]
+    seps = [""] + [_separator(a, b, b.gap) for a, b in itertools.pairwise(tokens)]
     regex = ""
     for index, token in enumerate(tokens):
         if index == 0 and token.optional and len(tokens) > 1:
@@ -270,8 +299,12 @@ def _sequence(parts: list[str], marks_matter: bool, phrase: str) -> tuple[str, b
     return regex, any(t.wide for t in tokens)
 
 
-def compile_phrase(phrase: str, marks_matter: bool = False) -> str:
-    """A phrase as a regular expression over `prepare`d (and, unless marks matter, folded) text."""
+def compile_phrase(phrase: str, marks_matter: bool = False, greedy: bool = False) -> str:
+    """A phrase as a regular expression over `prepare`d (and, unless marks matter, folded) text.
+
+    `greedy` makes gaps reach as far as they can: for phrases that hide words rather than
+    find them, covering "the guy from the Main St shooting" and not only "the guy".
+    """
     phrase = " ".join(str(phrase).split())
     if not phrase:
         raise PhraseError("an empty phrase")
@@ -280,6 +313,8 @@ def compile_phrase(phrase: str, marks_matter: bool = False) -> str:
         raise PhraseError(f"{phrase!r}: empty alternative")
     regexes = [_sequence(_split(a), marks_matter, phrase)[0] for a in alternatives]
     regex = regexes[0] if len(regexes) == 1 else "|".join(f"(?:{r})" for r in regexes)
+    if greedy:
+        regex = regex.replace("}?", "}")
     re.compile(regex)
     return regex
 
@@ -288,3 +323,63 @@ def compile_phrases(phrases: Iterable[str], marks_matter: bool = False) -> re.Pa
     """Several phrases as one pattern that finds any of them, or None when there are none."""
     regexes = [compile_phrase(p, marks_matter) for p in phrases]
     return re.compile("|".join(f"(?:{r})" for r in regexes)) if regexes else None
+
+
+# ---- anchors: a cheap test that lets a message skip the phrases it cannot match -------------
+
+Anchor = tuple[str, str]
+"""("word", w): the message has the word w; ("prefix", p): a word starting with p; ("wide", s):
+the Han text s appears. Words are folded, with repeated letters collapsed."""
+
+_ANCHOR_WORD = re.compile(r"[0-9a-z\u00b5\u00df-\u024f\u0370-\u04ff\u1e00-\u1eff]+")
+_RUNS = re.compile(r"(.)\1+")
+
+
+def collapse(word: str) -> str:
+    """A word with runs of one letter made single ("stoooop" -> "stop")."""
+    return _RUNS.sub(r"\1", word)
+
+
+def anchor_words(folded: str) -> frozenset[str]:
+    """The words of a folded, prepared text as anchors see them."""
+    return frozenset(_ANCHOR_WORD.findall(collapse(folded)))
+
+
+def anchors(phrase: str) -> frozenset[Anchor] | None:
+    """Anchors one of which every match of the phrase contains; None when none can be named."""
+    phrase = " ".join(str(phrase).split())
+    found = [_sequence_anchors(_split(a.strip())) for a in _alternatives(phrase, phrase)]
+    return _union(found)
+
+
+def _union(sets: list[frozenset[Anchor] | None]) -> frozenset[Anchor] | None:
+    if not sets or any(s is None for s in sets):
+        return None
+    return frozenset().union(*sets)  # type: ignore[arg-type]
+
+
+def _sequence_anchors(parts: list[str]) -> frozenset[Anchor] | None:
+    for part in parts:
+        if part in ("..", "...") or (part.endswith("?") and len(part) > 1):
+            continue
+        if (found := _token_anchors(part)) is not None:
+            return found
+    return None
+
+
+def _token_anchors(raw: str) -> frozenset[Anchor] | None:
+    if raw.startswith("("):
+        inner = [_sequence_anchors(_split(a.strip())) for a in _alternatives(raw[1:-1], raw)]
+        return _union(inner)
+    out: set[Anchor] = set()
+    for word in raw.split("/"):
+        word = word.rstrip("!")
+        prefix = word.endswith("*")
+        text = fold(prepare(word.rstrip("*")))
+        if not text:
+            return None
+        if is_wide(text):
+            out.add(("wide", text))
+        else:
+            out.add(("prefix" if prefix else "word", collapse(text)))
+    return frozenset(out)

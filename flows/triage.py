@@ -7,19 +7,31 @@ what each class makes the line do is the engine's business.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flows.phrases import PhraseError, compile_phrase, fold, prepare
+from flows.phrases import (
+    Anchor,
+    PhraseError,
+    anchor_words,
+    anchors,
+    compile_phrase,
+    fold,
+    is_wide,
+    prepare,
+)
 
-CLASSES = ("emergency", "crisis", "violence", "stop", "start")
+CLASSES = ("emergency", "crisis", "violence", "sensitive", "stop", "start")
 LIST_KINDS = ("anywhere", "whole", "unless", "after_stop")
 ANY = "any"
 MAX_SPELLED = 12  # "s t o p": single letters are joined for short clauses only
+MAX_WHOLE_WORDS = 12  # a clause of more words is never a whole-message phrase
 _REPEATED = re.compile(r"^(.+?)(?:\s*\1)+$")
 _LATIN_WORD = re.compile(r"^[a-z]{3,12}$")
+_PREFIX_KEY = 3  # prefix anchors are looked up by up to this many first letters
 
 
 @dataclass(frozen=True)
@@ -29,12 +41,23 @@ class Text:
     marked: str
     folded: str
 
+    @property
+    def words(self) -> frozenset[str]:
+        """Its words as anchors see them, worked out when first asked for."""
+        cached: frozenset[str] | None = self.__dict__.get("_words")
+        if cached is None:
+            cached = anchor_words(self.folded)
+            object.__setattr__(self, "_words", cached)
+        return cached
+
     @classmethod
     def of(cls, prepared: str) -> Text:
         return cls(prepared, fold(prepared))
 
     def blank(self, spans: Sequence[tuple[int, int]]) -> Text:
         """The same text with these spans turned to spaces in both forms."""
+        if not spans:
+            return self
         marked, folded = list(self.marked), list(self.folded)
         for start, end in spans:
             marked[start:end] = " " * (end - start)
@@ -46,37 +69,99 @@ class Text:
         return Text(" ".join(self.marked.split()), " ".join(self.folded.split()))
 
     def clauses(self) -> list[Text]:
-        """The text cut at sentence ends (kept by `prepare` as line breaks)."""
+        """The text cut at sentence ends (kept by `prepare` as line breaks).
+
+        Chinese writers often put a space where others put a full stop ("别发了 STOP"), so a
+        clause written in Han characters is also cut at its spaces.
+        """
         pairs = zip(self.marked.split("\n"), self.folded.split("\n"), strict=True)
-        return [Text(m, f).tidy() for m, f in pairs if m.strip()]
+        out: list[Text] = []
+        for marked, folded in pairs:
+            if not marked.strip():
+                continue
+            out.append(Text(marked, folded).tidy())
+            if is_wide(marked) and " " in marked.strip():
+                parts = zip(marked.split(" "), folded.split(" "), strict=True)
+                out.extend(Text(m, f).tidy() for m, f in parts if m.strip())
+        return out
 
 
 @dataclass(frozen=True)
-class _Patterns:
-    """One list of phrases compiled per language; `marked` ones match the text with its marks."""
+class _Phrase:
+    """One phrase as written, compiled, with the anchors that let a message skip it."""
 
-    by_language: Mapping[str, tuple[re.Pattern[str], bool]] = field(default_factory=dict)
-    # Each phrase on its own, to say which one matched (`townline triage --explain`).
-    phrases: tuple[tuple[str, str, re.Pattern[str], bool], ...] = ()
+    language: str
+    text: str
+    pattern: re.Pattern[str]
+    marked: bool  # matched against the text with its marks (marks_matter languages)
+    anchors: frozenset[Anchor] | None  # None: always tried
+
+    def form(self, text: Text) -> str:
+        return text.marked if self.marked else text.folded
+
+
+class _Patterns:
+    """One list of phrases, indexed by their anchors.
+
+    A message is tried only against the phrases whose anchor words it contains: a few dozen
+    regular expressions per message instead of a thousand, which keeps reading a message well
+    under a millisecond.
+    """
+
+    def __init__(self, phrases: Sequence[_Phrase] = ()) -> None:
+        self.phrases = tuple(phrases)
+        self._always: list[int] = []
+        self._words: dict[str, list[int]] = {}
+        self._prefixes: dict[str, list[tuple[str, int]]] = {}  # by their first letters
+        self._wide: list[tuple[str, int]] = []
+        for index, phrase in enumerate(self.phrases):
+            if phrase.anchors is None:
+                self._always.append(index)
+                continue
+            for kind, value in phrase.anchors:
+                if kind == "word":
+                    self._words.setdefault(value, []).append(index)
+                elif kind == "prefix":
+                    self._prefixes.setdefault(value[:_PREFIX_KEY], []).append((value, index))
+                else:
+                    self._wide.append((value, index))
+
+    def candidates(self, text: Text) -> list[_Phrase]:
+        """The phrases this text could match, in their written order."""
+        chosen = set(self._always)
+        for word in text.words:
+            chosen.update(self._words.get(word, ()))
+        if self._prefixes:
+            for word in text.words:
+                for length in range(1, _PREFIX_KEY + 1):
+                    for prefix, index in self._prefixes.get(word[:length], ()):
+                        if len(prefix) >= length and word.startswith(prefix):
+                            chosen.add(index)
+        for part, index in self._wide:
+            if part in text.folded:
+                chosen.add(index)
+        return [self.phrases[i] for i in sorted(chosen)]
+
+    def search(self, text: Text) -> Iterator[tuple[str, re.Match[str]]]:
+        """(language, match) for every match of every phrase the text could hold."""
+        for phrase in self.candidates(text):
+            for hit in phrase.pattern.finditer(phrase.form(text)):
+                yield phrase.language, hit
+
+    def fullmatch(self, text: Text) -> str | None:
+        """The language of the first phrase that is the whole text."""
+        for phrase in self.candidates(text):
+            if phrase.pattern.fullmatch(phrase.form(text)):
+                return phrase.language
+        return None
 
     def which(self, text: Text, anchored: bool = False) -> Iterator[tuple[str, str, str]]:
         """(language, phrase, matched words) for every phrase that matches."""
-        for language, phrase, pattern, marked in self.phrases:
-            form = text.marked if marked else text.folded
-            hit = pattern.fullmatch(form) if anchored else pattern.search(form)
+        for phrase in self.candidates(text):
+            form = phrase.form(text)
+            hit = phrase.pattern.fullmatch(form) if anchored else phrase.pattern.search(form)
             if hit is not None:
-                yield language, phrase, hit.group(0)
-
-    def search(self, text: Text) -> Iterator[tuple[str, re.Match[str]]]:
-        for language, (pattern, marked) in self.by_language.items():
-            for hit in pattern.finditer(text.marked if marked else text.folded):
-                yield language, hit
-
-    def fullmatch(self, text: Text) -> str | None:
-        for language, (pattern, marked) in self.by_language.items():
-            if pattern.fullmatch(text.marked if marked else text.folded):
-                return language
-        return None
+                yield phrase.language, phrase.text, hit.group(0)
 
 
 @dataclass(frozen=True)
@@ -89,10 +174,16 @@ class Triage:
     whole: Mapping[str, _Patterns]
     unless: Mapping[str, _Patterns]
     after_stop: Mapping[str, _Patterns] = field(default_factory=dict)
+    _short: dict[Text, tuple[Text, ...]] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def empty(cls) -> Triage:
+        """No classes at all: what a broken triage.yaml yields beside its problems."""
+        return cls(emoji={}, fillers=_Patterns(), anywhere={}, whole={}, unless={})
 
     def text(self, message: str) -> Text:
         """The normalised copy of a message that every phrase is matched against."""
-        return Text.of(prepare(message, self.emoji))
+        return _text(message, tuple(self.emoji.items()))
 
     def classes(self, message: str) -> dict[str, str | None]:
         """Each class the message belongs to, with the language of the phrase that showed it."""
@@ -138,17 +229,26 @@ class Triage:
         """Whether the message, as a whole and not one clause of it, is a phrase of the class."""
         return self._whole_text(name, self.text(message).tidy()) is not None
 
+    def _masked(self, name: str, text: Text) -> Text:
+        """The text with what the class's `unless` phrases cover turned to spaces."""
+        masks = self.unless.get(name)
+        if masks is None:
+            return text
+        return text.blank([hit.span() for _, hit in masks.search(text)])
+
     def _anywhere(self, name: str, text: Text) -> str | None:
         patterns = self.anywhere.get(name)
         if patterns is None:
             return None
-        masks = self.unless.get(name)
-        if masks is not None:
-            text = text.blank([hit.span() for _, hit in masks.search(text)])
-        return next((language for language, _ in patterns.search(text)), None)
+        return next((language for language, _ in patterns.search(self._masked(name, text))), None)
 
     def _whole(self, name: str, text: Text) -> str | None:
+        if name not in self.whole:
+            return None
+        text = self._masked(name, text)
         for clause in [text.tidy(), *text.clauses()]:
+            if clause.folded.count(" ") >= MAX_WHOLE_WORDS:
+                continue  # a clause this long is not a short request
             if (language := self._whole_text(name, clause)) is not None:
                 return language
         return None
@@ -162,7 +262,17 @@ class Triage:
                 return language
         return None
 
-    def short_forms(self, text: Text) -> Iterator[Text]:
+    def short_forms(self, text: Text) -> tuple[Text, ...]:
+        """A short request with its fillers, repeats and spelling slips set aside (cached)."""
+        if (cached := self._short.get(text)) is not None:
+            return cached
+        forms = tuple(dict.fromkeys(self._short_forms(text)))
+        if len(self._short) > 4096:
+            self._short.clear()
+        self._short[text] = forms
+        return forms
+
+    def _short_forms(self, text: Text) -> Iterator[Text]:
         """A short request with its fillers, repeats and spelling slips set aside.
 
         "stop please" -> "stop"; "STOP STOP" and "停停停" -> one; "s t o p" -> "stop"; and a
@@ -190,6 +300,12 @@ class Triage:
                     yield Text(_swap(bare.marked, i), swapped)
 
 
+@functools.lru_cache(maxsize=1024)
+def _text(message: str, emoji: tuple[tuple[str, str], ...]) -> Text:
+    """Prepared once per message: the engine, keywords and triage all ask for it."""
+    return Text.of(prepare(message, dict(emoji)))
+
+
 def _swap(word: str, i: int) -> str:
     return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
 
@@ -202,34 +318,33 @@ class _Loader:
         self.marks_matter = marks_matter
         self.problems: list[str] = []
 
-    def patterns(self, where: str, raw: Any, anchored: bool = False) -> _Patterns:
+    def patterns(
+        self, where: str, raw: Any, anchored: bool = False, greedy: bool = False
+    ) -> _Patterns:
         if raw is None:
             return _Patterns()
         if not isinstance(raw, dict):
             self.problems.append(f"{where}: must be a mapping of language to a list of phrases")
             return _Patterns()
-        out: dict[str, tuple[re.Pattern[str], bool]] = {}
-        singles: list[tuple[str, str, re.Pattern[str], bool]] = []
-        for language, phrases in raw.items():
+        phrases: list[_Phrase] = []
+        for language, items in raw.items():
             if language != ANY and language not in self.languages:
                 continue
-            if not isinstance(phrases, list):
+            if not isinstance(items, list):
                 self.problems.append(f"{where} {language}: must be a list of phrases")
                 continue
             marked = language in self.marks_matter
-            regexes: list[str] = []
-            for phrase in phrases:
+            for item in items:
                 try:
-                    regex = compile_phrase(str(phrase), marks_matter=marked)
+                    regex = compile_phrase(str(item), marks_matter=marked, greedy=greedy)
+                    found = anchors(str(item))
                 except (PhraseError, re.error) as exc:
                     self.problems.append(f"{where} {language}: {exc}")
                     continue
-                regexes.append(regex)
-                singles.append((language, str(phrase), re.compile(regex), marked))
-            if regexes:
-                joined = "|".join(f"(?:{r})" for r in regexes)
-                out[language] = (re.compile(f"(?:{joined})" if anchored else joined), marked)
-        return _Patterns(out, tuple(singles))
+                if anchored:
+                    regex = f"(?:{regex})"
+                phrases.append(_Phrase(language, str(item), re.compile(regex), marked, found))
+        return _Patterns(phrases)
 
 
 def load_triage(data: Mapping[str, Any], languages: Sequence[str]) -> tuple[Triage, list[str]]:
@@ -261,7 +376,9 @@ def load_triage(data: Mapping[str, Any], languages: Sequence[str]) -> tuple[Tria
             if spec.get(kind) is not None:
                 where = f"triage.yaml {name}.{kind}"
                 anchored = kind in ("whole", "after_stop")
-                lists[kind][name] = loader.patterns(where, spec[kind], anchored=anchored)
+                lists[kind][name] = loader.patterns(
+                    where, spec[kind], anchored=anchored, greedy=kind == "unless"
+                )
         if not spec.get("anywhere") and not spec.get("whole"):
             problems.append(f"triage.yaml {name}: needs phrases in 'anywhere' or 'whole'")
     fillers = loader.patterns("triage.yaml fillers", data.get("fillers"))
