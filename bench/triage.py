@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.understanding import Understanding  # noqa: E402
-from flows.catalog import load_catalog  # noqa: E402
-from flows.phrases import prepare  # noqa: E402
-from tests.triage_corpus import CLASSES, Score, languages, rows, score  # noqa: E402
+from bot.understanding import Understanding
+from flows.catalog import load_catalog
+from flows.phrases import prepare
+from tests.triage_corpus import CLASSES, Score, languages, rows, score
 
 GROUPS = {"tune": ("tune", "tune2"), "test": ("test",), "heldout": ("heldout",)}
 

@@ -1,4 +1,4 @@
-"""The `townline` command: serve, worker, chat, export, db upgrade, flows check."""
+"""The `townline` command: serve, worker, chat, triage, export, db upgrade, flows check."""
 
 from __future__ import annotations
 
@@ -128,6 +128,21 @@ def write_rows(rows: list[dict[str, Any]], fmt: str, out: TextIO) -> None:
     writer.writeheader()
     for row in rows:
         writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+
+
+@main.command()
+@click.option("--explain", is_flag=True, help="Also say which phrases matched, to tune flows.")
+def triage(explain: bool) -> None:
+    """Read one message per line on standard input; print how the line understands each.
+
+    Each line of output is a JSON object: {"text", "language", "classes"}, the same reading the
+    engine acts on. Agencies use it to test their residents' phrasings before going live.
+    """
+    from bot.triage_cli import read_lines
+
+    rt = _runtime()
+    for row in read_lines(rt, sys.stdin, explain=explain):
+        click.echo(json.dumps(row, ensure_ascii=False))
 
 
 @main.group()

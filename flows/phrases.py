@@ -226,10 +226,7 @@ def _word_regex(word: str, marks_matter: bool, phrase: str) -> tuple[str, bool]:
         "".join(_letter_regex(c, marks_matter, exact) for c in part) for part in text.split()
     )
     start = "" if _WIDE.match(text[0]) else _NOT_AFTER_LETTER
-    if _WIDE.match(text[-1]):
-        end = ""
-    else:
-        end = r"\w*" if prefix else _NOT_BEFORE_LETTER
+    end = "" if _WIDE.match(text[-1]) else (r"\w*" if prefix else _NOT_BEFORE_LETTER)
     return start + body + end, bool(_WIDE.search(text))
 
 
