@@ -239,7 +239,7 @@ def _meetings(
     rt: Runtime, session: Session, now: datetime, neighbourhood: str | None
 ) -> tuple[MeetingView, ...]:
     """Upcoming meetings in their own time zone, narrowed to the resident's neighbourhood."""
-    from bot.meetings import upcoming_views
+    from bot.services.meetings import upcoming_views
 
     return upcoming_views(rt, session, now, neighbourhood)
 

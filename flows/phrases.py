@@ -151,7 +151,7 @@ class _Token:
     gap: str | None = None  # ".." or "..."
 
 
-def _split(phrase: str) -> list[str]:
+def split_tokens(phrase: str) -> list[str]:
     """Split on spaces outside parentheses; a group is a word of its own even without spaces."""
     phrase = re.sub(r"\)(\??)(?=[^\s|)?])", r")\1 ", phrase)
     phrase = re.sub(r"(?<=[^\s(|])\(", " (", phrase)
@@ -178,7 +178,7 @@ def _split(phrase: str) -> list[str]:
     return parts
 
 
-def _alternatives(inner: str, phrase: str) -> list[str]:
+def alternatives(inner: str, phrase: str) -> list[str]:
     """Split a group's inside on the bars that are not inside a nested group."""
     parts, depth, current = [], 0, []
     for char in inner:
@@ -237,10 +237,10 @@ def _token(raw: str, marks_matter: bool, phrase: str) -> _Token:
     if raw.startswith("("):
         if not raw.endswith(")"):
             raise PhraseError(f"{phrase!r}: {raw!r} must end with ')'")
-        alternatives = [a.strip() for a in _alternatives(raw[1:-1], phrase)]
-        if not all(alternatives):
+        options = [a.strip() for a in alternatives(raw[1:-1], phrase)]
+        if not all(options):
             raise PhraseError(f"{phrase!r}: empty alternative in {raw!r}")
-        compiled = [_sequence(_split(a), marks_matter, phrase) for a in alternatives]
+        compiled = [_sequence(split_tokens(a), marks_matter, phrase) for a in options]
         regex = "(?:" + "|".join(r for r, _ in compiled) + ")"
         return _Token(regex, any(w for _, w in compiled), optional)
     if "(" in raw or ")" in raw or "|" in raw:
@@ -305,10 +305,10 @@ def compile_phrase(phrase: str, marks_matter: bool = False, greedy: bool = False
     phrase = " ".join(str(phrase).split())
     if not phrase:
         raise PhraseError("an empty phrase")
-    alternatives = [a.strip() for a in _alternatives(phrase, phrase)]
-    if not all(alternatives):
+    options = [a.strip() for a in alternatives(phrase, phrase)]
+    if not all(options):
         raise PhraseError(f"{phrase!r}: empty alternative")
-    regexes = [_sequence(_split(a), marks_matter, phrase)[0] for a in alternatives]
+    regexes = [_sequence(split_tokens(a), marks_matter, phrase)[0] for a in options]
     regex = regexes[0] if len(regexes) == 1 else "|".join(f"(?:{r})" for r in regexes)
     if greedy:
         regex = regex.replace("}?", "}")
@@ -320,63 +320,3 @@ def compile_phrases(phrases: Iterable[str], marks_matter: bool = False) -> re.Pa
     """Several phrases as one pattern that finds any of them, or None when there are none."""
     regexes = [compile_phrase(p, marks_matter) for p in phrases]
     return re.compile("|".join(f"(?:{r})" for r in regexes)) if regexes else None
-
-
-# ---- anchors: a cheap test that lets a message skip the phrases it cannot match -------------
-
-Anchor = tuple[str, str]
-"""("word", w): the message has the word w; ("prefix", p): a word starting with p; ("wide", s):
-the Han text s appears. Words are folded, with repeated letters collapsed."""
-
-_ANCHOR_WORD = re.compile(r"[0-9a-z\u00b5\u00df-\u024f\u0370-\u04ff\u1e00-\u1eff]+")
-_RUNS = re.compile(r"(.)\1+")
-
-
-def collapse(word: str) -> str:
-    """A word with runs of one letter made single ("stoooop" -> "stop")."""
-    return _RUNS.sub(r"\1", word)
-
-
-def anchor_words(folded: str) -> frozenset[str]:
-    """The words of a folded, prepared text as anchors see them."""
-    return frozenset(_ANCHOR_WORD.findall(collapse(folded)))
-
-
-def anchors(phrase: str) -> frozenset[Anchor] | None:
-    """Anchors one of which every match of the phrase contains; None when none can be named."""
-    phrase = " ".join(str(phrase).split())
-    found = [_sequence_anchors(_split(a.strip())) for a in _alternatives(phrase, phrase)]
-    return _union(found)
-
-
-def _union(sets: list[frozenset[Anchor] | None]) -> frozenset[Anchor] | None:
-    if not sets or any(s is None for s in sets):
-        return None
-    return frozenset().union(*sets)  # type: ignore[arg-type]
-
-
-def _sequence_anchors(parts: list[str]) -> frozenset[Anchor] | None:
-    for part in parts:
-        if part in ("..", "...") or (part.endswith("?") and len(part) > 1):
-            continue
-        if (found := _token_anchors(part)) is not None:
-            return found
-    return None
-
-
-def _token_anchors(raw: str) -> frozenset[Anchor] | None:
-    if raw.startswith("("):
-        inner = [_sequence_anchors(_split(a.strip())) for a in _alternatives(raw[1:-1], raw)]
-        return _union(inner)
-    out: set[Anchor] = set()
-    for word in raw.split("/"):
-        word = word.rstrip("!")
-        prefix = word.endswith("*")
-        text = fold(prepare(word.rstrip("*")))
-        if not text:
-            return None
-        if is_wide(text):
-            out.add(("wide", text))
-        else:
-            out.add(("prefix" if prefix else "word", collapse(text)))
-    return frozenset(out)

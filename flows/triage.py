@@ -13,16 +13,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flows.phrases import (
-    Anchor,
-    PhraseError,
-    anchor_words,
-    anchors,
-    compile_phrase,
-    fold,
-    is_wide,
-    prepare,
-)
+from flows.anchors import anchors
+from flows.matching import Patterns, Phrase, Text
+from flows.phrases import PhraseError, compile_phrase, prepare
 
 CLASSES = ("emergency", "crisis", "violence", "sensitive", "stop", "start")
 LIST_KINDS = ("anywhere", "whole", "unless", "after_stop")
@@ -31,137 +24,6 @@ MAX_SPELLED = 12  # "s t o p": single letters are joined for short clauses only
 MAX_WHOLE_WORDS = 12  # a clause of more words is never a whole-message phrase
 _REPEATED = re.compile(r"^(.+?)(?:\s*\1)+$")
 _LATIN_WORD = re.compile(r"^[a-z]{3,12}$")
-_PREFIX_KEY = 3  # prefix anchors are looked up by up to this many first letters
-
-
-@dataclass(frozen=True)
-class Text:
-    """A message as phrases see it: marks kept (`marked`) and folded, aligned char for char."""
-
-    marked: str
-    folded: str
-
-    @property
-    def words(self) -> frozenset[str]:
-        """Its words as anchors see them, worked out when first asked for."""
-        cached: frozenset[str] | None = self.__dict__.get("_words")
-        if cached is None:
-            cached = anchor_words(self.folded)
-            object.__setattr__(self, "_words", cached)
-        return cached
-
-    @classmethod
-    def of(cls, prepared: str) -> Text:
-        return cls(prepared, fold(prepared))
-
-    def blank(self, spans: Sequence[tuple[int, int]]) -> Text:
-        """The same text with these spans turned to spaces in both forms."""
-        if not spans:
-            return self
-        marked, folded = list(self.marked), list(self.folded)
-        for start, end in spans:
-            marked[start:end] = " " * (end - start)
-            folded[start:end] = " " * (end - start)
-        return Text("".join(marked), "".join(folded))
-
-    def tidy(self) -> Text:
-        """Spaces collapsed the same way in both forms."""
-        return Text(" ".join(self.marked.split()), " ".join(self.folded.split()))
-
-    def clauses(self) -> list[Text]:
-        """The text cut at sentence ends (kept by `prepare` as line breaks).
-
-        Chinese writers often put a space where others put a full stop ("别发了 STOP"), so a
-        clause written in Han characters is also cut at its spaces.
-        """
-        pairs = zip(self.marked.split("\n"), self.folded.split("\n"), strict=True)
-        out: list[Text] = []
-        for marked, folded in pairs:
-            if not marked.strip():
-                continue
-            out.append(Text(marked, folded).tidy())
-            if is_wide(marked) and " " in marked.strip():
-                parts = zip(marked.split(" "), folded.split(" "), strict=True)
-                out.extend(Text(m, f).tidy() for m, f in parts if m.strip())
-        return out
-
-
-@dataclass(frozen=True)
-class _Phrase:
-    """One phrase as written, compiled, with the anchors that let a message skip it."""
-
-    language: str
-    text: str
-    pattern: re.Pattern[str]
-    marked: bool  # matched against the text with its marks (marks_matter languages)
-    anchors: frozenset[Anchor] | None  # None: always tried
-
-    def form(self, text: Text) -> str:
-        return text.marked if self.marked else text.folded
-
-
-class _Patterns:
-    """One list of phrases, indexed by their anchors.
-
-    A message is tried only against the phrases whose anchor words it contains: a few dozen
-    regular expressions per message instead of a thousand, which keeps reading a message well
-    under a millisecond.
-    """
-
-    def __init__(self, phrases: Sequence[_Phrase] = ()) -> None:
-        self.phrases = tuple(phrases)
-        self._always: list[int] = []
-        self._words: dict[str, list[int]] = {}
-        self._prefixes: dict[str, list[tuple[str, int]]] = {}  # by their first letters
-        self._wide: list[tuple[str, int]] = []
-        for index, phrase in enumerate(self.phrases):
-            if phrase.anchors is None:
-                self._always.append(index)
-                continue
-            for kind, value in phrase.anchors:
-                if kind == "word":
-                    self._words.setdefault(value, []).append(index)
-                elif kind == "prefix":
-                    self._prefixes.setdefault(value[:_PREFIX_KEY], []).append((value, index))
-                else:
-                    self._wide.append((value, index))
-
-    def candidates(self, text: Text) -> list[_Phrase]:
-        """The phrases this text could match, in their written order."""
-        chosen = set(self._always)
-        for word in text.words:
-            chosen.update(self._words.get(word, ()))
-        if self._prefixes:
-            for word in text.words:
-                for length in range(1, _PREFIX_KEY + 1):
-                    for prefix, index in self._prefixes.get(word[:length], ()):
-                        if len(prefix) >= length and word.startswith(prefix):
-                            chosen.add(index)
-        for part, index in self._wide:
-            if part in text.folded:
-                chosen.add(index)
-        return [self.phrases[i] for i in sorted(chosen)]
-
-    def search(self, text: Text) -> Iterator[tuple[str, re.Match[str]]]:
-        """(language, match) for every match of every phrase the text could hold."""
-        for phrase in self.candidates(text):
-            for hit in phrase.pattern.finditer(phrase.form(text)):
-                yield phrase.language, hit
-
-    def fullmatch(self, text: Text) -> str | None:
-        """The language of the first phrase that is the whole text."""
-        for phrase in self.candidates(text):
-            if phrase.pattern.fullmatch(phrase.form(text)):
-                return phrase.language
-        return None
-
-    def which(self, text: Text, anchored: bool = False) -> Iterator[tuple[str, str, str]]:
-        """(language, phrase, matched words) for every phrase that matches."""
-        for phrase in self.candidates(text):
-            form = phrase.form(text)
-            hit = phrase.pattern.fullmatch(form) if anchored else phrase.pattern.search(form)
-            if hit is not None:
-                yield phrase.language, phrase.text, hit.group(0)
 
 
 @dataclass(frozen=True)
@@ -169,17 +31,17 @@ class Triage:
     """The compiled classes of triage.yaml, ready to read any message."""
 
     emoji: Mapping[str, str]
-    fillers: _Patterns
-    anywhere: Mapping[str, _Patterns]
-    whole: Mapping[str, _Patterns]
-    unless: Mapping[str, _Patterns]
-    after_stop: Mapping[str, _Patterns] = field(default_factory=dict)
+    fillers: Patterns
+    anywhere: Mapping[str, Patterns]
+    whole: Mapping[str, Patterns]
+    unless: Mapping[str, Patterns]
+    after_stop: Mapping[str, Patterns] = field(default_factory=dict)
     _short: dict[Text, tuple[Text, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def empty(cls) -> Triage:
         """No classes at all: what a broken triage.yaml yields beside its problems."""
-        return cls(emoji={}, fillers=_Patterns(), anywhere={}, whole={}, unless={})
+        return cls(emoji={}, fillers=Patterns(), anywhere={}, whole={}, unless={})
 
     def text(self, message: str) -> Text:
         """The normalised copy of a message that every phrase is matched against."""
@@ -320,13 +182,13 @@ class _Loader:
 
     def patterns(
         self, where: str, raw: Any, anchored: bool = False, greedy: bool = False
-    ) -> _Patterns:
+    ) -> Patterns:
         if raw is None:
-            return _Patterns()
+            return Patterns()
         if not isinstance(raw, dict):
             self.problems.append(f"{where}: must be a mapping of language to a list of phrases")
-            return _Patterns()
-        phrases: list[_Phrase] = []
+            return Patterns()
+        phrases: list[Phrase] = []
         for language, items in raw.items():
             if language != ANY and language not in self.languages:
                 continue
@@ -343,8 +205,8 @@ class _Loader:
                     continue
                 if anchored:
                     regex = f"(?:{regex})"
-                phrases.append(_Phrase(language, str(item), re.compile(regex), marked, found))
-        return _Patterns(phrases)
+                phrases.append(Phrase(language, str(item), re.compile(regex), marked, found))
+        return Patterns(phrases)
 
 
 def load_triage(data: Mapping[str, Any], languages: Sequence[str]) -> tuple[Triage, list[str]]:
@@ -366,7 +228,7 @@ def load_triage(data: Mapping[str, Any], languages: Sequence[str]) -> tuple[Tria
     for name in classes:
         if name not in CLASSES:
             problems.append(f"triage.yaml classes: unknown class {name!r} (known: {CLASSES})")
-    lists: dict[str, dict[str, _Patterns]] = {kind: {} for kind in LIST_KINDS}
+    lists: dict[str, dict[str, Patterns]] = {kind: {} for kind in LIST_KINDS}
     for name in CLASSES:
         spec = classes.get(name) or {}
         if not isinstance(spec, dict):

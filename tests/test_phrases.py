@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from flows.phrases import PhraseError, anchors, compile_phrase, fold, prepare
+from flows.anchors import anchors
+from flows.phrases import PhraseError, compile_phrase, fold, prepare
 
 
 def matches(phrase: str, message: str, marks_matter: bool = False) -> bool:

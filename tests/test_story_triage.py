@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from bot import broadcasts
 from bot.config import Settings
 from bot.runtime import Runtime, build_runtime
+from bot.services import broadcasts
 from bot.simulate import Simulator
 from storage import conversations
 from storage.db import transaction

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import click
+
+from bot.cli.common import runtime
 from bot.language import decide_language
 from bot.runtime import Runtime
 from bot.understanding import Reading
@@ -48,3 +53,16 @@ def read_lines(
         if explain:
             row["because"] = rt.understanding.triage.explain(text)
         yield row
+
+
+@click.command()
+@click.option("--explain", is_flag=True, help="Also say which phrases matched, to tune flows.")
+def triage(explain: bool) -> None:
+    """Read one message per line on standard input; print how the line understands each.
+
+    Each line of output is a JSON object: {"text", "language", "classes"}, the same reading the
+    engine acts on. Agencies use it to test their residents' phrasings before going live.
+    """
+    rt = runtime()
+    for row in read_lines(rt, sys.stdin, explain=explain):
+        click.echo(json.dumps(row, ensure_ascii=False))
