@@ -29,9 +29,9 @@ sys.path.insert(0, str(REPO_ROOT))  # measure this checkout, whatever the venv h
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from bot.broadcasts import create_broadcast  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.runtime import Runtime, build_runtime  # noqa: E402
+from bot.services.broadcasts import create_broadcast  # noqa: E402
 from bot.worker import Worker  # noqa: E402
 from storage import outbox  # noqa: E402
 from storage.db import make_engine, transaction  # noqa: E402

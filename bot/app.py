@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime, build_runtime
+from bot.web import context
 from channels import twilio_sms
 from channels.simulator import SimulatorChannel
 
@@ -46,7 +47,7 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     _configure_channels(runtime)
-    app.extensions["townline"] = runtime
+    context.install(app, runtime)
     csrf.init_app(app)
     app.add_template_filter(_local_time(settings.timezone), "local")
     _register_blueprints(app)
@@ -81,7 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_meetings.bp)
     for api_bp in (api.bp, api_meetings.bp):
         csrf.exempt(api_bp)  # bearer tokens, no cookies: nothing for a forged form to ride on
-    if twilio_sms.NAME in runtime_of(app).channels:
+    if twilio_sms.NAME in context.runtime_of(app).channels:
         app.register_blueprint(twilio_sms.bp)
         csrf.exempt(twilio_sms.bp)  # signed by Twilio instead
     app.register_blueprint(telegram.bp)
@@ -112,8 +113,3 @@ def _local_secret(instance: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
-
-
-def runtime_of(app: Flask) -> Runtime:
-    """The runtime an app was built with."""
-    return app.extensions["townline"]  # type: ignore[no-any-return]

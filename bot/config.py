@@ -87,7 +87,7 @@ def _languages(value: str | None) -> tuple[str, ...]:
 
 def _offsets(value: str | None) -> tuple[str, ...]:
     """Parse `P3D,morning`: ISO 8601 durations before a meeting, or the morning of it."""
-    from bot.validation import InvalidInputError, parse_duration
+    from bot.services.validation import InvalidInputError, parse_duration
 
     if not value:
         return Settings.reminder_offsets

@@ -81,7 +81,7 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
     row = store.load_session(session, contact.id)
     world = engine.World(
         catalog=rt.catalog,
-        keywords=rt.keywords,
+        understanding=rt.understanding,
         detector=rt.detector,
         agency=rt.settings.agency_name,
         now=now,
@@ -239,7 +239,7 @@ def _meetings(
     rt: Runtime, session: Session, now: datetime, neighbourhood: str | None
 ) -> tuple[MeetingView, ...]:
     """Upcoming meetings in their own time zone, narrowed to the resident's neighbourhood."""
-    from bot.meetings import upcoming_views
+    from bot.services.meetings import upcoming_views
 
     return upcoming_views(rt, session, now, neighbourhood)
 

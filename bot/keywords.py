@@ -1,14 +1,22 @@
-"""Recognise the words that act before any flow: STOP, START, HELP, MENU, languages, emergencies."""
+"""Recognise the conversation's own words as whole messages: HELP, MENU, yes, no, a language.
+
+Matching uses the same normalised copy as triage (flows.phrases): case, accents, width,
+punctuation and Traditional or Simplified Chinese aside. Requests (HELP, MENU, a language,
+TELEGRAM, a flow's keyword) may also carry fillers such as "please"; answers (yes, no, skip)
+may not, since "please" alone is an answer.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flows.catalog import Catalog, normalise
+from flows.phrases import fold, prepare
+from flows.triage import Triage
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+# Groups that are requests: "menu please" and "español por favor" are still the request.
+RELAXED_GROUPS = frozenset({"help", "menu", "language", "telegram"})
 
 
 @dataclass(frozen=True)
@@ -19,30 +27,23 @@ class Match:
     language: str | None
 
 
-def _phrase_pattern(phrase: str) -> str:
-    """Whole words for alphabetic scripts; plain substrings for CJK, which has no spaces."""
-    escaped = re.escape(phrase)
-    if _CJK.search(phrase):
-        return escaped
-    return rf"(?<!\w){escaped}(?!\w)"
+def key(text: str) -> str:
+    """The form a whole message is looked up by; punctuation-only words ("-") keep their shape."""
+    return " ".join(fold(prepare(text)).split()) or normalise(text)
 
 
 class Keywords:
-    """An index over a catalog's keyword lists, compiled once per process."""
+    """An index over a catalog's keyword lists, built once per process."""
 
     def __init__(self, catalog: Catalog) -> None:
+        self._triage: Triage = catalog.triage
+        self._cache: dict[str, tuple[str, ...]] = {}
         self._exact: dict[str, dict[str, str | None]] = {}
         for group, by_lang in catalog.keywords.items():
             self._exact[group] = self._invert(by_lang)
-        self._exact["language"] = {
-            word: lang for lang, words in catalog.language_words.items() for word in words
-        }
+        self._exact["language"] = self._invert(catalog.language_words)
         for flow in catalog.flows:
             self._exact[f"flow:{flow.id}"] = self._invert(flow.keywords)
-        self._search = {
-            "emergency": self._compile(catalog.emergency),
-            "sensitive": self._compile(catalog.sensitive),
-        }
 
     @staticmethod
     def _invert(by_lang: Mapping[str, tuple[str, ...]]) -> dict[str, str | None]:
@@ -50,27 +51,34 @@ class Keywords:
         out: dict[str, str | None] = {}
         for lang, words in by_lang.items():
             for word in words:
-                out.setdefault(word, None if lang == "any" else lang)
+                out.setdefault(key(word), None if lang == "any" else lang)
         return out
 
-    @staticmethod
-    def _compile(by_lang: Mapping[str, tuple[str, ...]]) -> list[tuple[str, re.Pattern[str]]]:
-        return [
-            (lang, re.compile("|".join(_phrase_pattern(w) for w in words)))
-            for lang, words in by_lang.items()
-            if words
-        ]
+    def _forms(self, group: str, text: str) -> tuple[str, ...]:
+        if group in RELAXED_GROUPS or group.startswith("flow:"):
+            return self._relaxed(text)
+        return (key(text),)
+
+    def _relaxed(self, text: str) -> tuple[str, ...]:
+        """The message and its short forms ("menu please" -> "menu"), worked out once."""
+        if (cached := self._cache.get(text)) is not None:
+            return cached
+        forms = (key(text), *(f.folded for f in self._triage.short_forms(self._triage.text(text))))
+        if len(self._cache) > 1024:
+            self._cache.clear()
+        self._cache[text] = forms
+        return forms
 
     def exact(self, group: str, text: str) -> Match | None:
         """The message is, as a whole, one of the group's words."""
-        norm = normalise(text)
         table = self._exact.get(group, {})
-        if norm in table:
-            return Match(group, table[norm])
+        for form in self._forms(group, text):
+            if form in table:
+                return Match(group, table[form])
         return None
 
     def language_choice(self, text: str) -> str | None:
-        """A language named on its own ("ESPAÑOL", "中文") is an explicit choice."""
+        """A language named on its own ("ESPAÑOL", "en español", "说中文") is an explicit choice."""
         hit = self.exact("language", text)
         return hit.language if hit else None
 
@@ -79,12 +87,4 @@ class Keywords:
         for group in self._exact:
             if group.startswith("flow:") and (hit := self.exact(group, text)):
                 return group.removeprefix("flow:"), hit.language
-        return None
-
-    def contains(self, group: str, text: str) -> Match | None:
-        """Any of the group's phrases appears in the message (emergency, sensitive)."""
-        folded = normalise(text)
-        for lang, pattern in self._search[group]:
-            if pattern.search(folded):
-                return Match(group, None if lang == "any" else lang)
         return None

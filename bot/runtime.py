@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.keywords import Keywords
 from bot.language import Detector, LangdetectDetector
+from bot.understanding import Understanding
 from flows.catalog import Catalog, load_catalog
 from storage.db import make_engine
 from storage.models import utcnow
@@ -27,7 +27,7 @@ class Runtime:
     settings: Settings
     db: Engine
     catalog: Catalog
-    keywords: Keywords
+    understanding: Understanding
     detector: Detector
     clock: Callable[[], datetime] = utcnow
     channels: dict[str, Channel] = field(default_factory=dict)
@@ -44,7 +44,7 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utcnow) ->
         settings=settings,
         db=make_engine(settings.database_url),
         catalog=catalog,
-        keywords=Keywords(catalog),
+        understanding=Understanding(catalog),
         detector=LangdetectDetector(settings.languages),
         clock=clock,
     )

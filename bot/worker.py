@@ -64,8 +64,8 @@ class Worker:
         try:
             if not self.scheduler_lock.acquire():
                 return False
-            from bot.broadcasts import queue_due_broadcasts
-            from bot.meetings import queue_due_reminders
+            from bot.services.broadcasts import queue_due_broadcasts
+            from bot.services.meetings import queue_due_reminders
 
             queue_due_reminders(self.rt)
             queue_due_broadcasts(self.rt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 import unicodedata
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from flows.triage import Triage, load_triage
 
 FLOWS_DIR = Path(__file__).resolve().parent
 
@@ -35,8 +38,6 @@ STEP_TYPES = {
 WAITING_TYPES = STEP_TYPES - {"knowledge", "meetings"}
 YES_NO_TYPES = {"consent", "subscribe"}
 KEYWORD_GROUPS = (
-    "stop",
-    "start",
     "help",
     "menu",
     "skip",
@@ -106,11 +107,10 @@ class Catalog:
     languages: tuple[str, ...]
     messages: Mapping[str, Text]
     keywords: Mapping[str, Mapping[str, tuple[str, ...]]]
-    emergency: Mapping[str, tuple[str, ...]]
-    sensitive: Mapping[str, tuple[str, ...]]
     language_words: Mapping[str, tuple[str, ...]]
     flows: tuple[Flow, ...]
     knowledge: Mapping[str, Text]
+    triage: Triage
 
     def flow(self, flow_id: str) -> Flow:
         """The flow with this id."""
@@ -144,6 +144,8 @@ def normalise(text: str) -> str:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise FlowError(f"{path.name}: missing from {path.parent}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -325,8 +327,6 @@ def load_catalog(languages: Sequence[str], directory: Path | None = None) -> Cat
         group: check.words(f"keywords.yaml {group}", raw_keywords.get(group), require_all=True)
         for group in KEYWORD_GROUPS
     }
-    emergency = check.words("keywords.yaml emergency", keywords_data.get("emergency"), True)
-    sensitive = check.words("keywords.yaml sensitive", keywords_data.get("sensitive"), True)
     language_words = check.words("keywords.yaml languages", keywords_data.get("languages"), True)
     flows = [
         flow
@@ -343,18 +343,35 @@ def load_catalog(languages: Sequence[str], directory: Path | None = None) -> Cat
         key: check.text(f"knowledge.yaml {key}", value)
         for key, value in (knowledge_data.get("answers") or {}).items()
     }
+    # Safety must never vanish with a custom folder: without its own triage.yaml, it uses ours.
+    triage_file = directory / "triage.yaml"
+    if not triage_file.exists():
+        triage_file = FLOWS_DIR / "triage.yaml"
+    triage, problems = _triage(triage_file.read_text(encoding="utf-8"), tuple(languages))
+    check.problems.extend(problems)
     if check.problems:
         raise FlowError("flows are not valid:\n  " + "\n  ".join(check.problems))
     return Catalog(
         languages=tuple(languages),
         messages=messages,
         keywords=keywords,
-        emergency=emergency,
-        sensitive=sensitive,
         language_words=language_words,
         flows=tuple(flows),
         knowledge=knowledge,
+        triage=triage,
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _triage(text: str, languages: tuple[str, ...]) -> tuple[Triage, list[str]]:
+    """Compile triage.yaml once per content and languages: a thousand phrases take a while."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return Triage.empty(), [f"triage.yaml: not valid YAML: {exc}"]
+    if not isinstance(data, dict) or data.get("version") != 1:
+        return Triage.empty(), ["triage.yaml: must be a mapping with version: 1"]
+    return load_triage(data, languages)
 
 
 def step_text(catalog: Catalog, step: Step, language: str) -> str:

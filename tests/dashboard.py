@@ -6,10 +6,10 @@ import re
 
 from flask.testing import FlaskClient
 
-from bot.accounts import create_staff
 from bot.runtime import Runtime
+from bot.services.accounts import create_staff
+from bot.services.tokens import create_token
 from bot.simulate import Simulator
-from bot.tokens import create_token
 from storage import conversations
 from storage.db import transaction
 from storage.models import Response

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from bot import broadcasts
 from bot.config import Settings
 from bot.runtime import Runtime, build_runtime
+from bot.services import broadcasts
+from bot.services.validation import InvalidInputError
 from bot.simulate import Simulator
-from bot.validation import InvalidInputError
 from bot.worker import Worker
 from storage import conversations, outbox
 from storage.db import transaction

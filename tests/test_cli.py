@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import write_rows
+from bot.cli.data import write_rows
 
 
 def townline(

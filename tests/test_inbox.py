@@ -9,8 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlmodel import select
 
-from bot.masking import mask_address
 from bot.runtime import Runtime
+from bot.services.masking import mask_address
 from storage import conversations
 from storage.db import transaction
 from storage.models import AuditEntry, Outbox
@@ -177,7 +177,7 @@ def test_charts_are_drawn_without_scripts_or_external_urls(
 
 
 def test_interaction_feedback_scores_are_averaged_per_week(rt: Runtime) -> None:
-    from bot.charts import chart_data
+    from bot.services.charts import chart_data
     from bot.simulate import Simulator
 
     for address, scores in (("sim-1", ("2", "3", "2", "1")), ("sim-2", ("4", "5", "4", "3"))):

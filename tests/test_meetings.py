@@ -8,10 +8,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlmodel import select
 
-from bot import meetings
 from bot.runtime import Runtime
+from bot.services import meetings
+from bot.services.validation import InvalidInputError
 from bot.simulate import Simulator
-from bot.validation import InvalidInputError
 from bot.worker import Worker
 from storage import conversations
 from storage.db import transaction

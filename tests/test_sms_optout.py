@@ -103,7 +103,7 @@ def test_twilio_opt_out_type_updates_the_record_without_a_second_confirmation(
     # With Advanced Opt-Out Twilio confirms the STOP itself; a custom keyword shows up as
     # OptOutType even when the body is not one of Townline's words.
     phone = line.phone(RESIDENT)
-    assert phone.text("PARAR YA", OptOutType="STOP") == []
+    assert phone.text("FINITO", OptOutType="STOP") == []
     assert line.contact(RESIDENT).opted_out_at is not None
     assert not _broadcast(line, RESIDENT, "Community meeting Thursday 7pm")
     [welcome] = phone.text("UNSTOP", OptOutType="START")

@@ -110,13 +110,12 @@ def test_menu_restarts_and_asks_for_their_words_before_any_question(resident: Si
         "救命 有人闯入我家",
     ],
 )
-def test_emergency_words_get_911_at_once_and_the_words_are_flagged_urgent(
+def test_emergency_words_get_911_alone_at_once_and_the_words_are_flagged_urgent(
     rt: Runtime, resident: Simulator, text: str
 ) -> None:
-    replies = resident.say(text)
-    assert "911" in replies[0]
-    assert len(replies) == 2  # then the conversation goes on: nothing they said is lost
-    [response] = _responses(rt)
+    [reply] = resident.say(text)  # who to call, alone: no menu in the same turn
+    assert "911" in reply
+    [response] = _responses(rt)  # nothing they said is lost
     assert response.text == text
     assert response.urgent
 

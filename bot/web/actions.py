@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from bot import followups
-from bot.masking import mask_address
-from bot.web.auth import current_staff, runtime, staff_required
+from bot.services import followups
+from bot.services.masking import mask_address
+from bot.web.auth import current_staff, staff_required
+from bot.web.context import runtime
 from storage import actions, audit, inbox
 from storage.db import transaction
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from bot import followups
-from bot.runtime import Runtime
+from bot.services import followups
 from bot.web.api_auth import api_error, token_required
+from bot.web.context import runtime
 from bot.web.filters import FilterError, parse_filter
 from storage import actions, inbox
 from storage.db import transaction
@@ -18,10 +18,6 @@ from storage.models import Contact, Response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 DEFAULT_LIMIT, MAX_LIMIT, MAX_IDS = 50, 200, 5000
-
-
-def _runtime() -> Runtime:
-    return current_app.extensions["townline"]  # type: ignore[no-any-return]
 
 
 def _item(response: Response, contact: Contact) -> dict[str, Any]:
@@ -43,7 +39,7 @@ def _item(response: Response, contact: Contact) -> dict[str, Any]:
 @token_required("viewer")
 def list_responses() -> ResponseReturnValue:
     """Newest first, the inbox's filters, `?cursor=` from the previous page's `next`."""
-    rt = _runtime()
+    rt = runtime()
     try:
         filters = parse_filter(request.args, rt.settings.timezone)
     except FilterError as exc:
@@ -79,7 +75,7 @@ def _id_list(body: dict[str, Any], name: str, required: bool) -> list[int]:
 @token_required("staff")
 def create_action() -> ResponseReturnValue:
     """Record and publish an action: one follow-up per consenting resident, in their language."""
-    rt = _runtime()
+    rt = runtime()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return api_error(400, 'send a JSON object: {"title", "message", "response_ids"}')
@@ -129,7 +125,7 @@ def create_action() -> ResponseReturnValue:
 @token_required("viewer")
 def get_action(action_id: int) -> ResponseReturnValue:
     """An action's delivery so far: recipients, sent (delivered included), delivered, failed."""
-    with transaction(_runtime().db) as session:
+    with transaction(runtime().db) as session:
         action = actions.get(session, action_id)
         if action is None:
             return api_error(404, f"no action {action_id}")

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, g, jsonify, request
 
-from bot import tokens
-from bot.accounts import role_allows
+from bot.services import tokens
+from bot.services.accounts import role_allows
+from bot.web.context import runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,7 +46,7 @@ def token_required(role: str) -> Callable[[F], F]:
             secret = _bearer()
             if secret is None:
                 return api_error(401, "send a token: Authorization: Bearer <token>")
-            token = tokens.lookup(current_app.extensions["townline"], secret)
+            token = tokens.lookup(runtime(), secret)
             if token is None:
                 return api_error(401, "the token is not valid (unknown or revoked)")
             if not role_allows(token.role, role):

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from bot import broadcasts, meetings
 from bot.runtime import Runtime
-from bot.validation import InvalidInputError
+from bot.services import broadcasts, meetings
+from bot.services.validation import InvalidInputError
 from bot.web.api_auth import api_error, token_required
+from bot.web.context import runtime
 from storage import audit
 from storage.db import transaction
 
@@ -28,10 +29,6 @@ BROADCAST_FIELDS = {
     "prompt_window",
     "preview",
 }
-
-
-def _runtime() -> Runtime:
-    return current_app.extensions["townline"]  # type: ignore[no-any-return]
 
 
 def _body() -> dict[str, Any] | None:
@@ -59,7 +56,7 @@ def _audit(
 @token_required("staff")
 def create_meeting() -> ResponseReturnValue:
     """A meeting with its reminders: 201 with its id, times and .ics link."""
-    rt = _runtime()
+    rt = runtime()
     body = _body()
     if body is None:
         return api_error(400, 'send a JSON object: {"title", "starts_at", "location", ...}')
@@ -88,7 +85,7 @@ def create_meeting() -> ResponseReturnValue:
 def get_meeting(meeting_id: int) -> ResponseReturnValue:
     """RSVP counts and reminder outcomes."""
     try:
-        return jsonify(meetings.summary(_runtime(), meeting_id))
+        return jsonify(meetings.summary(runtime(), meeting_id))
     except LookupError as exc:
         return api_error(404, str(exc.args[0]))
 
@@ -97,7 +94,7 @@ def get_meeting(meeting_id: int) -> ResponseReturnValue:
 @token_required("staff")
 def create_broadcast() -> ResponseReturnValue:
     """A broadcast, or with "preview": true a dry run of who would get what, at what cost."""
-    rt = _runtime()
+    rt = runtime()
     body = _body()
     if body is None:
         return api_error(400, 'send a JSON object: {"message": {"en": ...}, "audience": {...}}')
@@ -142,6 +139,6 @@ def create_broadcast() -> ResponseReturnValue:
 def get_broadcast(broadcast_id: int) -> ResponseReturnValue:
     """recipients, queued, sent, delivered, failed, held (and dropped, cancelled)."""
     try:
-        return jsonify(broadcasts.progress(_runtime(), broadcast_id))
+        return jsonify(broadcasts.progress(runtime(), broadcast_id))
     except LookupError as exc:
         return api_error(404, str(exc.args[0]))

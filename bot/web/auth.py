@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
-    current_app,
     g,
     redirect,
     render_template,
@@ -20,8 +19,8 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from bot import accounts
-from bot.runtime import Runtime
+from bot.services import accounts
+from bot.web.context import runtime
 from storage import staff as store
 from storage.db import transaction
 from storage.models import StaffUser
@@ -36,11 +35,6 @@ bp = Blueprint(
     static_url_path="/staff/static",
 )
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def runtime() -> Runtime:
-    """The runtime the app was built with."""
-    return current_app.extensions["townline"]  # type: ignore[no-any-return]
 
 
 def current_staff() -> StaffUser | None:

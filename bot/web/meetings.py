@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 
-from bot.app import runtime_of
-from bot.ics import meeting_calendar
+from bot.services.ics import meeting_calendar
+from bot.web.context import runtime
 from storage.db import transaction
 from storage.meetings import get_meeting
 
@@ -17,7 +17,7 @@ bp = Blueprint("meetings", __name__)
 @bp.get("/meetings/<int:meeting_id>.ics")
 def ics(meeting_id: int) -> Response:
     """The meeting as an iCalendar file."""
-    rt = runtime_of(current_app)
+    rt = runtime()
     with transaction(rt.db) as session:
         meeting = get_meeting(session, meeting_id)
     if meeting is None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-from bot.web.auth import runtime
+from bot.web.context import runtime
 from storage import actions
 from storage.db import transaction
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 import uuid
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
 from bot.conversation import receive
 from bot.events import Inbound
-from bot.runtime import Runtime
+from bot.web.context import runtime
 from channels.simulator import NAME, SimulatorChannel
 from storage import conversations, outbox
 from storage.db import transaction
@@ -18,10 +18,6 @@ from storage.db import transaction
 bp = Blueprint("simulator", __name__)
 ADDRESS = re.compile(r"^[A-Za-z0-9_.:+-]{3,64}$")
 MAX_TEXT = 4000
-
-
-def _runtime() -> Runtime:
-    return current_app.extensions["townline"]  # type: ignore[no-any-return]
 
 
 def _address(data: dict[str, object]) -> str:
@@ -34,7 +30,7 @@ def _address(data: dict[str, object]) -> str:
 @bp.get("/simulator")
 def page() -> ResponseReturnValue:
     """The phone-like page; its address lives in the browser, not the URL."""
-    return render_template("simulator.html", agency=_runtime().settings.agency_name)
+    return render_template("simulator.html", agency=runtime().settings.agency_name)
 
 
 @bp.post("/simulator/send")
@@ -56,7 +52,7 @@ def send() -> ResponseReturnValue:
         choice=choice,
         provider_id=f"sim-in-{uuid.uuid4().hex}",
     )
-    receipt = receive(_runtime(), inbound)
+    receipt = receive(runtime(), inbound)
     return jsonify(accepted=True, duplicate=receipt.duplicate), 202
 
 
@@ -70,7 +66,7 @@ def messages() -> ResponseReturnValue:
     after = data.get("after", 0)
     if not isinstance(after, int) or after < 0:
         return jsonify(error="after must be a non-negative integer"), 400
-    with transaction(_runtime().db) as session:
+    with transaction(runtime().db) as session:
         contact = conversations.find_contact(session, NAME, address)
         rows = outbox.outbound_after(session, contact.id, after) if contact and contact.id else []
     return jsonify(

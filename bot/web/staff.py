@@ -16,11 +16,12 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from bot import review
-from bot.charts import chart_data
-from bot.export import csv_text, response_rows
-from bot.masking import mask_address
-from bot.web.auth import current_staff, runtime, staff_required
+from bot.services import review
+from bot.services.charts import chart_data
+from bot.services.export import csv_text, response_rows
+from bot.services.masking import mask_address
+from bot.web.auth import current_staff, staff_required
+from bot.web.context import runtime
 from bot.web.filters import FilterError, parse_filter
 from bot.web.svg import bar_chart, line_chart
 from storage import audit, inbox, outbox

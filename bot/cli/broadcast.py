@@ -10,7 +10,8 @@ from typing import Any
 import click
 import yaml
 
-from bot.validation import InvalidInputError
+from bot.cli.common import runtime
+from bot.services.validation import InvalidInputError
 
 DONE_STATES = ("sent", "failed", "cancelled", "dropped")
 
@@ -62,9 +63,7 @@ def broadcast() -> None:
 @click.option("--timeout", default=3600.0, show_default=True, help="Seconds --wait waits.")
 def send(**options: Any) -> None:
     """Preview or send a broadcast; workers (`townline worker`) do the sending."""
-    from bot.cli import _runtime
-
-    rt = _runtime()
+    rt = runtime()
     try:
         _send(rt, **options)  # the options, typed, as _send declares them
     finally:
@@ -88,8 +87,8 @@ def _send(
     wait: bool,
     timeout: float,
 ) -> None:
-    from bot import broadcasts
     from bot.app import create_app
+    from bot.services import broadcasts
     from storage.migrate import upgrade
 
     upgrade(rt.db)
@@ -140,7 +139,7 @@ def _print_preview(shown: dict[str, Any]) -> None:
 
 def _wait(rt: Any, broadcast_id: int, timeout: float) -> None:
     """A progress bar over finished rows; stops when only rows held for quiet hours remain."""
-    from bot.broadcasts import progress
+    from bot.services.broadcasts import progress
 
     state = progress(rt, broadcast_id)
     deadline = time.monotonic() + timeout
@@ -165,10 +164,9 @@ def _wait(rt: Any, broadcast_id: int, timeout: float) -> None:
 @click.argument("broadcast_id", type=int)
 def show_progress(broadcast_id: int) -> None:
     """Print a broadcast's counts as JSON."""
-    from bot.broadcasts import progress
-    from bot.cli import _runtime
+    from bot.services.broadcasts import progress
 
-    rt = _runtime()
+    rt = runtime()
     try:
         click.echo(json.dumps(progress(rt, broadcast_id)))
     except LookupError as exc:

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.runtime import Runtime
 from bot.segments import count_segments
-from bot.validation import InvalidInputError, parse_duration, parse_instant, string_list
+from bot.services.validation import InvalidInputError, parse_duration, parse_instant, string_list
 from storage import broadcasts as store
 from storage import outbox
 from storage.db import transaction

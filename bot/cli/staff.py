@@ -6,21 +6,12 @@ import os
 
 import click
 
-from bot.accounts import ROLES, AccountError, create_staff
-from bot.tokens import TOKEN_ROLES, TokenError, create_token
+from bot.cli.common import migrated_runtime
+from bot.services.accounts import ROLES, AccountError, create_staff
+from bot.services.tokens import TOKEN_ROLES, TokenError, create_token
 
 PASSWORD_ENV = "TOWNLINE_STAFF_PASSWORD"
 CLI_ACTOR = "cli"
-
-
-def _runtime():  # type: ignore[no-untyped-def]
-    """The CLI's runtime with the schema brought up to date."""
-    from bot.cli import _runtime as build
-    from storage.migrate import upgrade
-
-    rt = build()
-    upgrade(rt.db)
-    return rt
 
 
 @click.group("staff")
@@ -36,7 +27,7 @@ def staff_create(email: str, role: str) -> None:
     password = os.environ.get(PASSWORD_ENV) or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    rt = _runtime()
+    rt = migrated_runtime()
     try:
         user = create_staff(rt, email, password, role, actor=CLI_ACTOR)
     except AccountError as exc:
@@ -58,7 +49,7 @@ def token() -> None:
 )
 def token_create(name: str, role: str) -> None:
     """Make a token and print it once; only its hash is kept."""
-    rt = _runtime()
+    rt = migrated_runtime()
     try:
         new = create_token(rt, name, role, actor=CLI_ACTOR)
     except TokenError as exc:

@@ -7,9 +7,8 @@ from contextlib import contextmanager
 
 import click
 
-from bot.config import ConfigError, load_settings
-from bot.runtime import Runtime, build_runtime
-from flows.catalog import FlowError
+from bot.cli.common import app, runtime
+from bot.runtime import Runtime
 
 
 @click.group("telegram")
@@ -20,15 +19,10 @@ def telegram() -> None:
 @contextmanager
 def _telegram_runtime() -> Iterator[Runtime]:
     """A runtime with its channels configured; the Telegram channel is closed on the way out."""
-    from bot.app import create_app
-
-    try:
-        rt = build_runtime(load_settings())
-    except (ConfigError, FlowError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    rt = runtime()
     if not rt.settings.telegram_bot_token:
         raise click.ClickException("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather")
-    create_app(runtime=rt)  # registers the configured channels on the runtime
+    app(rt)  # registers the configured channels on the runtime
     try:
         yield rt
     finally:

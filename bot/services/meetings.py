@@ -17,7 +17,13 @@ from zoneinfo import ZoneInfo
 
 from bot.events import MeetingView
 from bot.runtime import Runtime
-from bot.validation import InvalidInputError, parse_duration, parse_instant, parse_zone, text_field
+from bot.services.validation import (
+    InvalidInputError,
+    parse_duration,
+    parse_instant,
+    parse_zone,
+    text_field,
+)
 from storage import meetings as store
 from storage import outbox
 from storage.db import transaction

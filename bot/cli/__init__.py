@@ -1,0 +1,36 @@
+"""The `townline` command. One module per command group; `common` builds what they share.
+
+serve, worker, chat          bot.cli.serve
+export, db, flows            bot.cli.data
+triage                       bot.cli.triage
+staff, token                 bot.cli.staff
+telegram                     bot.cli.telegram
+broadcast                    bot.cli.broadcast
+"""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli import broadcast, data, serve, staff, telegram, triage
+
+
+@click.group()
+def main() -> None:
+    """Townline: a listening-first line between residents and their police agency."""
+
+
+for command in (
+    serve.serve,
+    serve.worker,
+    serve.chat,
+    triage.triage,
+    data.export,
+    data.db,
+    data.flows,
+    telegram.telegram,
+    staff.staff,
+    staff.token,
+    broadcast.broadcast,
+):
+    main.add_command(command)

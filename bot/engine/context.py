@@ -1,0 +1,192 @@
+"""One turn's working memory, shared by every part of the engine: what came in, who sent it,
+what the world looks like, and the events the turn has produced so far."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.events import (
+    ContactView,
+    Event,
+    Inbound,
+    MeetingView,
+    RecordResponse,
+    Reply,
+    ReplyChoice,
+    TagConversation,
+)
+from bot.keywords import Keywords
+from bot.language import Detector
+from bot.understanding import Reading, Understanding
+from flows.catalog import Catalog
+
+# Stages a conversation moves through; "idle" and "done" wait for a fresh start.
+# "prompt": answering a broadcast's open question; every line is kept, tied to the prompt.
+IDLE, LISTENING, TOPIC, OPENING, STEP, DONE, PROMPT = (
+    "idle",
+    "listening",
+    "topic",
+    "opening",
+    "step",
+    "done",
+    "prompt",
+)
+ACTIVE_STAGES = {LISTENING, TOPIC, OPENING, STEP, PROMPT}
+WORDY = 3  # an unexpected answer with this many words is kept as a response, not discarded
+
+
+@dataclass(frozen=True)
+class World:
+    """What the engine knows of the outside, handed in by the host so the engine stays pure."""
+
+    catalog: Catalog
+    understanding: Understanding
+    detector: Detector
+    agency: str
+    now: datetime
+    idle: timedelta
+    conversation_id: str  # used when this message starts a conversation
+    meetings: tuple[MeetingView, ...] = ()
+    link_channels: tuple[str, ...] = ()  # channels a resident may ask to continue on
+    link_code_ok: bool = False  # the link code in play (opened with, or awaiting yes) is usable
+
+
+@dataclass
+class Turn:
+    """The engine's answer: the new state blob and the events the host must apply."""
+
+    state: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def replies(self) -> list[Reply]:
+        """Just the replies, in order: what the resident will read."""
+        return [e for e in self.events if isinstance(e, Reply)]
+
+
+def is_active(state: dict[str, Any]) -> bool:
+    """Whether a conversation is under way (the host indexes this)."""
+    return state.get("stage", IDLE) in ACTIVE_STAGES
+
+
+class Context:
+    """The turn in progress: the parts of the engine read it and add events to it."""
+
+    def __init__(
+        self, inbound: Inbound, contact: ContactView, state: dict[str, Any], world: World
+    ) -> None:
+        self.inbound = inbound
+        self.contact = contact
+        self.world = world
+        self.kw: Keywords = world.understanding.keywords
+        self.catalog = world.catalog
+        self.text = inbound.text.strip()
+        self.reading: Reading = world.understanding.read(self.text)
+        self.state = self._fresh_if_expired(dict(state))
+        self.events: list[Event] = []
+        self.lang = contact.language or world.catalog.languages[0]
+        self.proposal: str | None = None  # a language the text shows, to offer once
+
+    @property
+    def stage(self) -> str:
+        return str(self.state.get("stage", IDLE))
+
+    @property
+    def active(self) -> bool:
+        return self.stage in ACTIVE_STAGES
+
+    # ---- conversation bookkeeping ------------------------------------------------------
+    def _fresh_if_expired(self, state: dict[str, Any]) -> dict[str, Any]:
+        """An idle conversation ends; a returning resident is listened to afresh."""
+        expires = state.get("expires_at")
+        if expires and datetime.fromisoformat(expires) <= self.world.now:
+            return {"stage": IDLE}
+        return state
+
+    def new_conversation(self, stage: str) -> None:
+        self.state = {
+            "stage": stage,
+            "conversation": self.world.conversation_id,
+            "has_opening": False,
+            "answers": {},
+        }
+        if stage == PROMPT:
+            self.state["prompt"] = self.contact.open_prompt
+
+    def opening_stage(self) -> str:
+        """A fresh conversation answers an open listening prompt, if one is waiting."""
+        return PROMPT if self.contact.open_prompt is not None else LISTENING
+
+    def flag(self, urgent: bool, sensitive: bool) -> None:
+        """Urgent and sensitive marks spread to the whole conversation, earlier words too."""
+        if not (urgent or sensitive):
+            return
+        if not self.active:
+            self.new_conversation(self.opening_stage())
+        changed = {}
+        if urgent and not self.state.get("urgent"):
+            changed["urgent"] = self.state["urgent"] = True
+        if sensitive and not self.state.get("sensitive"):
+            changed["sensitive"] = self.state["sensitive"] = True
+        if changed:
+            self.events.append(TagConversation(self.state["conversation"], **changed))
+
+    def finish(self, touch: bool = False) -> Turn:
+        if touch and self.active:
+            self.state["expires_at"] = (self.world.now + self.world.idle).isoformat()
+        elif not self.active:
+            self.state.pop("expires_at", None)
+        return Turn(self.state, self.events)
+
+    def record(self, item: str, kind: str = "text", value: int | None = None) -> None:
+        self.events.append(
+            RecordResponse(
+                conversation=self.state["conversation"],
+                item=item,
+                text=self.text,
+                language=self.lang,
+                flow=self.state.get("flow"),
+                kind=kind,
+                value=value,
+                urgent=bool(self.state.get("urgent")),
+                sensitive=bool(self.state.get("sensitive")),
+                prompt_id=self.state.get("prompt"),
+            )
+        )
+
+    def keep_if_wordy(self) -> None:
+        """An answer that doesn't fit the question is still the resident's voice: keep it."""
+        if len(self.text.split()) >= WORDY or len(self.text) >= 12:
+            self.record("more")
+
+    # ---- saying things -----------------------------------------------------------------
+    def msg(self, message_id: str, language: str | None = None, **values: str) -> str:
+        return self.catalog.text(
+            message_id, language or self.lang, agency=self.world.agency, **values
+        )
+
+    def say(self, message_id: str, choices: tuple[ReplyChoice, ...] = ()) -> None:
+        self.events.append(Reply(self.msg(message_id), self.lang, choices))
+
+    def say_text(self, text: str, choices: tuple[ReplyChoice, ...] = ()) -> None:
+        self.events.append(Reply(text, self.lang, choices))
+
+    def pick(self, choices: tuple[ReplyChoice, ...]) -> ReplyChoice | None:
+        """A choice by button value, by its number, or by typing its label."""
+        if self.inbound.choice:
+            return next((c for c in choices if c.value == self.inbound.choice), None)
+        typed = unicodedata.normalize("NFKC", self.text).strip().rstrip(".)").casefold()
+        for choice in choices:
+            if typed in (choice.key, choice.label.casefold(), choice.value.casefold()):
+                return choice
+        return None
+
+
+def small_number(text: str, pattern: str) -> str | None:
+    """The text as typed digits (full-width too), if it is one of `pattern`'s numbers."""
+    raw = unicodedata.normalize("NFKC", text).strip().rstrip(".!)")
+    return raw if re.fullmatch(pattern, raw) else None
