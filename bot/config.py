@@ -45,6 +45,9 @@ class Settings:
     instance: Path = DEFAULT_INSTANCE
     public_url: str | None = None
     agency_name: str = "Townline"
+    # The agency's name in other languages: TOWNLINE_AGENCY_NAME_ES="Policía de Springfield".
+    agency_names: Mapping[str, str] = field(default_factory=dict)
+    contact: str = ""  # a person to reach, said with HELP (TOWNLINE_CONTACT)
     timezone: str = "America/New_York"
     languages: tuple[str, ...] = ("en", "es", "vi", "zh")
     quiet_hours: tuple[time, time] = (time(21, 0), time(8, 0))
@@ -70,6 +73,10 @@ class Settings:
         """The agency's first language answers anyone whose language is not yet known."""
         return self.languages[0]
 
+    def agency_for(self, language: str) -> str:
+        """The agency's name as residents of this language know it."""
+        return self.agency_names.get(language) or self.agency_name
+
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed: tests and the CLI use it instead of mutating."""
         return replace(self, **changes)
@@ -83,6 +90,16 @@ def _languages(value: str | None) -> tuple[str, ...]:
     if not langs:
         raise ConfigError("TOWNLINE_LANGUAGES is empty; give at least one, e.g. en")
     return langs
+
+
+def _agency_names(env: Mapping[str, str]) -> dict[str, str]:
+    """TOWNLINE_AGENCY_NAME_ES, TOWNLINE_AGENCY_NAME_ZH_HANT, ...: the name per language."""
+    prefix = "TOWNLINE_AGENCY_NAME_"
+    return {
+        key[len(prefix) :].lower().replace("_", "-"): value.strip()
+        for key, value in env.items()
+        if key.startswith(prefix) and value.strip()
+    }
 
 
 def _offsets(value: str | None) -> tuple[str, ...]:
@@ -117,6 +134,8 @@ def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = 
         secret_key=env.get("SECRET_KEY") or "",
         public_url=(env.get("PUBLIC_URL") or "").rstrip("/") or None,
         agency_name=env.get("TOWNLINE_AGENCY_NAME") or Settings.agency_name,
+        agency_names=_agency_names(env),
+        contact=(env.get("TOWNLINE_CONTACT") or "").strip(),
         timezone=env.get("TOWNLINE_TIMEZONE") or Settings.timezone,
         languages=_languages(env.get("TOWNLINE_LANGUAGES")),
         quiet_hours=parse_quiet_hours(env.get("TOWNLINE_QUIET_HOURS") or "21:00-08:00"),

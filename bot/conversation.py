@@ -84,6 +84,8 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
         understanding=rt.understanding,
         detector=rt.detector,
         agency=rt.settings.agency_name,
+        agency_names=rt.settings.agency_names,
+        contact=rt.settings.contact,
         now=now,
         idle=timedelta(minutes=rt.settings.session_idle_minutes),
         conversation_id=uuid.uuid4().hex,
@@ -99,6 +101,7 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
         linked=links.is_linked(session, contact),
         rsvp_meeting=rsvp_meeting,
         open_prompt=open_prompt,
+        neighbourhood=contact.neighbourhood,
     )
     turn = engine.handle(inbound, view, row.state or {}, world)
     _apply(rt, session, contact, message_id, turn.events, now)
@@ -265,7 +268,7 @@ def _offer_link(
     text = rt.catalog.text(
         "link_offer",
         event.language,
-        agency=rt.settings.agency_name,
+        agency=rt.settings.agency_for(event.language),
         link=linking.deep_link(code),
     )
     outbox.enqueue(

@@ -41,15 +41,24 @@ class ContactView:
     # a listening prompt whose window is open. The engine reads them; it never queries.
     rsvp_meeting: int | None = None
     open_prompt: int | None = None
+    neighbourhood: str | None = None  # where they said they live, so it is not asked again
 
 
 @dataclass(frozen=True)
 class MeetingView:
-    """An upcoming meeting, already formatted by the host for the resident's time zone."""
+    """An upcoming meeting, already written out by the host in each language it speaks:
+    title, day and time (in the agency's time zone) and place, by language code."""
 
-    title: str
-    when: str
-    where: str
+    title: Mapping[str, str]
+    when: Mapping[str, str]
+    where: Mapping[str, str]
+
+    def in_language(self, language: str, default: str) -> tuple[str, str, str]:
+        """(title, when, where) in the language, or the default language where it has none."""
+        return tuple(  # type: ignore[return-value]
+            field.get(language) or field.get(default, "")
+            for field in (self.title, self.when, self.where)
+        )
 
 
 @dataclass(frozen=True)

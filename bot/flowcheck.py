@@ -1,4 +1,11 @@
-"""Lint the validated flows for SMS: encoding and segments for every message in every language."""
+"""Lint the validated flows for SMS: what each message costs, as it is actually sent.
+
+Every text is counted with what goes out with it: a step's question with its numbered choices,
+a menu with its topics, the help text with the agency's contact. English must fit in 2 SMS
+segments and every other language in 3, unless the message says why it needs more
+(`over_budget: "..."` beside its texts in messages.yaml). The report ends with what a typical
+conversation costs in each language.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from bot.segments import SegmentInfo, count_segments, gsm7_replacement
-from flows.catalog import Catalog, fill
+from flows.catalog import Catalog, Flow, Step, fill, step_text
 
-MAX_ENGLISH_SEGMENTS = 2  # English has no excuse to cost more than two SMS segments
-SAMPLE_VALUES = {"agency": "Springfield Police", "title": "", "when": "", "where": ""}
+BUDGETS = {"en": 2}  # segments; English has no excuse to cost more than two
+DEFAULT_BUDGET = 3
+SAMPLE_VALUES = {
+    "agency": "Springfield Police",
+    "title": "",
+    "when": "",
+    "where": "",
+    "contact": "311 or springfield.gov/talk",
+}
+MENU_MESSAGES = ("topic_question", "menu_question", "topic_again", "invalid_choice")
+TYPICAL_FLOW = "safety"  # a typical conversation: a concern, then its questions
 
 
 @dataclass
@@ -19,51 +35,93 @@ class Findings:
     report: list[str] = field(default_factory=list)
     errors: int = 0
     warnings: int = 0
+    typical: dict[str, int] = field(default_factory=dict)  # segments per language
 
 
-MENU_MESSAGES = ("topic_question", "menu_question", "topic_again", "invalid_choice")
+def _menu(catalog: Catalog, lang: str) -> list[str]:
+    return [f"{i} {f.label[lang]}" for i, f in enumerate(catalog.menu_flows, start=1)]
+
+
+def _choice_lines(catalog: Catalog, step: Step, lang: str) -> list[str]:
+    """The numbered lines SMS shows under a step's question."""
+    if step.type == "choice":
+        return [f"{i} {c.label[lang]}" for i, c in enumerate(step.choices, start=1)]
+    if step.type in ("consent", "subscribe"):
+        yes, no = catalog.text("choice_yes", lang), catalog.text("choice_no", lang)
+        return [f"1 {yes}", f"2 {no}"]
+    if step.type == "rating":
+        return [str(n) for n in range(1, 6)]
+    return []
+
+
+def step_as_sent(catalog: Catalog, step: Step, lang: str) -> str:
+    """A step's question as SMS sends it."""
+    return "\n".join([step_text(catalog, step, lang), *_choice_lines(catalog, step, lang)])
 
 
 def texts(catalog: Catalog) -> Iterator[tuple[str, str, str]]:
-    """Every (where, language, text) the bot can send, choices rendered as SMS shows them."""
+    """Every (where, language, text) the bot can send, as it is sent."""
     for key, by_lang in catalog.messages.items():
         for lang, text in by_lang.items():
             if key in MENU_MESSAGES:  # sent with the topic list under it
-                topics = [f"{i} {f.label[lang]}" for i, f in enumerate(catalog.flows, start=1)]
-                text = "\n".join([text, *topics])
+                text = "\n".join([text, *_menu(catalog, lang)])
+            if key == "help":  # with the agency's contact, when it has one
+                text = f"{text} {catalog.text('help_contact', lang, contact='{contact}')}"
             yield f"messages.{key}", lang, text
     for flow in catalog.flows:
-        for lang, text in flow.end.items():
-            yield f"{flow.id}.end", lang, text
-        for step in flow.steps:
-            if "ref" in step.text:
-                continue
-            for lang, text in step.text.items():
-                lines = [f"{i} {c.label[lang]}" for i, c in enumerate(step.choices, start=1)]
-                yield f"{flow.id}.{step.id}", lang, "\n".join([text, *lines])
+        for lang in catalog.languages:
+            yield f"{flow.id}.end", lang, flow.end[lang]
+            if flow.end_declined:
+                yield f"{flow.id}.end_declined", lang, flow.end_declined[lang]
+            for step in flow.steps:
+                if step.waits:
+                    yield f"{flow.id}.{step.id}", lang, step_as_sent(catalog, step, lang)
     for key, by_lang in catalog.knowledge.items():
         for lang, text in by_lang.items():
             yield f"knowledge.{key}", lang, text
 
 
+def _segments(text: str) -> SegmentInfo:
+    return count_segments(fill(text, SAMPLE_VALUES))
+
+
+def typical_conversation(catalog: Catalog, lang: str) -> int:
+    """Segments a resident reads raising a safety concern: the menu, the questions, the close."""
+    flow: Flow = catalog.flow(TYPICAL_FLOW)
+    note = catalog.text("not_emergency_note", lang)
+    sent = [f"{note} " + "\n".join([catalog.text("topic_question", lang), *_menu(catalog, lang)])]
+    sent += [step_as_sent(catalog, step, lang) for step in flow.steps if step.waits]
+    sent.append(flow.end[lang])
+    return sum(_segments(text).segments for text in sent)
+
+
 def lint(catalog: Catalog) -> Findings:
-    """Report each message's encoding and segments; flag waste and over-long English."""
+    """Report each message's encoding and segments; flag waste and texts over their budget."""
     findings = Findings()
     for where, lang, template in texts(catalog):
-        text = fill(template, SAMPLE_VALUES)
-        info = count_segments(text)
+        info = _segments(template)
         line = f"{where:<32} {lang:<3} {info.encoding:<5} {info.segments} seg"
-        if (plain := gsm7_without_lookalikes(text, info)) is not None:
+        if (plain := gsm7_without_lookalikes(fill(template, SAMPLE_VALUES), info)) is not None:
             findings.warnings += 1
             chars = " ".join(repr(c) for c in info.needless_chars)
             line += (
                 f"  WARNING: {chars} force UCS-2 needlessly (GSM-7 would be {plain} seg);"
                 " use plain quotes, dashes and dots"
             )
-        if lang == "en" and info.segments > MAX_ENGLISH_SEGMENTS:
-            findings.errors += 1
-            line += f"  ERROR: over {MAX_ENGLISH_SEGMENTS} segments in English"
+        budget = BUDGETS.get(lang, DEFAULT_BUDGET)
+        why = catalog.over_budget.get(where.removeprefix("messages."), "")
+        if info.segments > budget:
+            if why:
+                line += f"  (over {budget}: {why})"
+            else:
+                findings.errors += 1
+                line += f"  ERROR: over {budget} segments in {lang}"
         findings.report.append(line)
+    if TYPICAL_FLOW in {f.id for f in catalog.flows}:
+        for lang in catalog.languages:
+            findings.typical[lang] = typical_conversation(catalog, lang)
+        totals = ", ".join(f"{lang} {n}" for lang, n in findings.typical.items())
+        findings.report.append(f"a typical conversation (a safety concern), segments: {totals}")
     return findings
 
 

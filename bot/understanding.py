@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.keywords import Keywords
 from flows.catalog import Catalog
-from flows.triage import Triage
+from flows.triage import Triage, names_in
 
 SAFETY = ("emergency", "crisis", "violence")
 """Classes that get who to call, first and alone; in the order their replies are sent."""
@@ -54,6 +54,22 @@ class Understanding:
     def __init__(self, catalog: Catalog) -> None:
         self.triage: Triage = catalog.triage
         self.keywords = Keywords(catalog)
+        self._names = catalog.names
+        self._menu = tuple(f.id for f in catalog.menu_flows)
+
+    def named(self, key: str, text: str) -> bool:
+        """Whether the text names this topic ("technology") or choice ("technology.drones")."""
+        patterns = self._names.get(key)
+        return patterns is not None and names_in(patterns, self.triage.text(text))
+
+    def topics_named(self, text: str) -> tuple[str, ...]:
+        """The menu's topics the text names, itself or through one of its choices."""
+        named = []
+        for flow_id in self._menu:
+            keys = [k for k in self._names if k == flow_id or k.startswith(f"{flow_id}.")]
+            if any(self.named(key, text) for key in keys):
+                named.append(flow_id)
+        return tuple(named)
 
     def read(self, text: str) -> Reading:
         """Read one message; the text itself is never changed."""

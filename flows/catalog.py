@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from flows.triage import Triage, load_triage
+from flows.matching import Patterns
+from flows.triage import Triage, compile_names, load_triage
 
 FLOWS_DIR = Path(__file__).resolve().parent
 
@@ -47,7 +48,7 @@ KEYWORD_GROUPS = (
     "thanks",
     "telegram",
 )
-PLACEHOLDERS = {"agency", "title", "when", "where", "count", "link"}
+PLACEHOLDERS = {"agency", "title", "when", "where", "count", "link", "contact"}
 
 
 class FlowError(ValueError):
@@ -59,10 +60,12 @@ Text = Mapping[str, str]
 
 @dataclass(frozen=True)
 class Choice:
-    """A numbered option; `id` is stable, `label` is per language."""
+    """A numbered option; `id` is stable, `label` is per language; `names` are phrases that
+    name it in a resident's own words ("body cam"), so the question can be skipped."""
 
     id: str
     label: Text
+    names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,11 +92,14 @@ class Flow:
 
     id: str
     version: int
-    menu: int
+    menu: int  # its number on the topic menu; 0: not on the menu (the unsorted fallback)
     label: Text
     steps: tuple[Step, ...]
-    end: Text
+    end: Text  # the closing words; when the resident agreed to hear back, or was not asked
     keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    end_declined: Text | None = None  # the closing words after "no, don't text me back"
+    start_when_named: bool = False  # an opening that names it starts it, skipping the menu
+    names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # phrases naming it
 
     def step(self, step_id: str) -> Step:
         """The step with this id (ids are unique within a flow)."""
@@ -111,6 +117,15 @@ class Catalog:
     flows: tuple[Flow, ...]
     knowledge: Mapping[str, Text]
     triage: Triage
+    # Compiled `names` of each flow ("technology") and choice ("technology.body_cameras").
+    names: Mapping[str, Patterns] = field(default_factory=dict)
+    pages: Mapping[str, Text] = field(default_factory=dict)  # words on the public web pages
+    over_budget: Mapping[str, str] = field(default_factory=dict)  # message id -> why it's long
+
+    @property
+    def menu_flows(self) -> tuple[Flow, ...]:
+        """The flows on the topic menu, in menu order."""
+        return tuple(f for f in self.flows if f.menu)
 
     def flow(self, flow_id: str) -> Flow:
         """The flow with this id."""
@@ -119,6 +134,10 @@ class Catalog:
     def text(self, message_id: str, language: str, **values: str) -> str:
         """A shared message in a language, with its placeholders filled."""
         return fill(self.messages[message_id][language], values)
+
+    def page_text(self, key: str, language: str, **values: str) -> str:
+        """Words for a public page, in a language, with its placeholders filled."""
+        return fill(self.pages[key][language], values)
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:
@@ -234,9 +253,10 @@ def _load_flow(path: Path, check: _Checker, message_ids: set[str]) -> Flow | Non
         if step is not None:
             steps.append(step)
     menu = data.get("menu")
-    if not isinstance(menu, int) or not 1 <= menu <= MAX_CHOICES:
-        check.fail(where, f"menu must be a number from 1 to {MAX_CHOICES}")
+    if not isinstance(menu, int) or not 0 <= menu <= MAX_CHOICES:
+        check.fail(where, f"menu must be a number from 0 (not on the menu) to {MAX_CHOICES}")
         menu = 0
+    declined = data.get("end_declined")
     return Flow(
         id=flow_id,
         version=int(data["version"]),
@@ -245,6 +265,9 @@ def _load_flow(path: Path, check: _Checker, message_ids: set[str]) -> Flow | Non
         steps=tuple(steps),
         end=check.text(f"{where} end", data.get("end")),
         keywords=check.words(f"{where} keywords", data.get("keywords", {}), require_all=False),
+        end_declined=None if declined is None else check.text(f"{where} end_declined", declined),
+        names=_names(f"{where} names", data.get("names"), check),
+        start_when_named=bool(data.get("start_when_named", False)),
     )
 
 
@@ -294,6 +317,20 @@ def _load_step(
     )
 
 
+def _names(where: str, raw: Any, check: _Checker) -> dict[str, tuple[str, ...]]:
+    """Phrases (in the triage notation) per language; checked when the catalog compiles them."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(v, list) for v in raw.values()):
+        check.fail(where, "must be a mapping of language to a list of phrases")
+        return {}
+    return {
+        str(lang): tuple(str(p) for p in phrases)
+        for lang, phrases in raw.items()
+        if lang == "any" or lang in check.languages
+    }
+
+
 def _load_choices(where: str, raw: Any, check: _Checker) -> tuple[Choice, ...]:
     if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_CHOICES:
         check.fail(where, f"choices must be a list of 2 to {MAX_CHOICES}")
@@ -305,7 +342,8 @@ def _load_choices(where: str, raw: Any, check: _Checker) -> tuple[Choice, ...]:
             continue
         choice_id = check.ident(f"{where} choice {index + 1}", item.get("id"))
         label = check.text(f"{where} choice {choice_id}", item.get("label"), MAX_LABEL_CHARS)
-        choices.append(Choice(choice_id, label))
+        names = _names(f"{where} choice {choice_id} names", item.get("names"), check)
+        choices.append(Choice(choice_id, label, names))
     if len({c.id for c in choices}) != len(choices):
         check.fail(where, "choice ids must be unique")
     return tuple(choices)
@@ -334,7 +372,8 @@ def load_catalog(languages: Sequence[str], directory: Path | None = None) -> Cat
         if (flow := _load_flow(path, check, set(messages))) is not None
     ]
     flows.sort(key=lambda f: f.menu)
-    if len({f.menu for f in flows}) != len(flows):
+    on_menu = [f.menu for f in flows if f.menu]
+    if len(set(on_menu)) != len(on_menu):
         check.fail("topics", "two flows share a menu number")
     if not flows:
         check.fail("topics", "no flows found")
@@ -343,12 +382,26 @@ def load_catalog(languages: Sequence[str], directory: Path | None = None) -> Cat
         key: check.text(f"knowledge.yaml {key}", value)
         for key, value in (knowledge_data.get("answers") or {}).items()
     }
+    pages_file = directory / "pages.yaml"
+    pages_data = _read(pages_file if pages_file.exists() else FLOWS_DIR / "pages.yaml")
+    pages = {
+        check.ident(f"pages.yaml {key}", key): check.text(f"pages.yaml {key}", value)
+        for key, value in (pages_data.get("pages") or {}).items()
+    }
     # Safety must never vanish with a custom folder: without its own triage.yaml, it uses ours.
     triage_file = directory / "triage.yaml"
     if not triage_file.exists():
         triage_file = FLOWS_DIR / "triage.yaml"
     triage, problems = _triage(triage_file.read_text(encoding="utf-8"), tuple(languages))
     check.problems.extend(problems)
+    names: dict[str, Patterns] = {}
+    for flow in flows:
+        named = [(flow.id, flow.names)]
+        named += [(f"{flow.id}.{c.id}", c.names) for s in flow.steps for c in s.choices]
+        for key, raw in named:
+            if raw:
+                names[key], found = compile_names(f"{key} names", raw, languages, triage)
+                check.problems.extend(found)
     if check.problems:
         raise FlowError("flows are not valid:\n  " + "\n  ".join(check.problems))
     return Catalog(
@@ -359,6 +412,13 @@ def load_catalog(languages: Sequence[str], directory: Path | None = None) -> Cat
         flows=tuple(flows),
         knowledge=knowledge,
         triage=triage,
+        names=names,
+        pages=pages,
+        over_budget={
+            key: str(value["over_budget"])
+            for key, value in raw_messages.items()
+            if isinstance(value, dict) and value.get("over_budget")
+        },
     )
 
 

@@ -36,6 +36,7 @@ class Triage:
     whole: Mapping[str, Patterns]
     unless: Mapping[str, Patterns]
     after_stop: Mapping[str, Patterns] = field(default_factory=dict)
+    marks_matter: frozenset[str] = frozenset()
     _short: dict[Text, tuple[Text, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -251,5 +252,20 @@ def load_triage(data: Mapping[str, Any], languages: Sequence[str]) -> tuple[Tria
         whole=lists["whole"],
         unless=lists["unless"],
         after_stop=lists["after_stop"],
+        marks_matter=loader.marks_matter,
     )
     return triage, problems + loader.problems
+
+
+def compile_names(
+    where: str, raw: Mapping[str, Sequence[str]], languages: Sequence[str], triage: Triage
+) -> tuple[Patterns, list[str]]:
+    """Phrases that name a topic or a choice, compiled like triage phrases; with problems."""
+    loader = _Loader(languages, triage.marks_matter)
+    patterns = loader.patterns(where, {lang: list(p) for lang, p in raw.items()})
+    return patterns, loader.problems
+
+
+def names_in(patterns: Patterns, text: Text) -> bool:
+    """Whether any of the phrases appears in the text."""
+    return next(patterns.search(text), None) is not None

@@ -188,6 +188,9 @@ class Meeting(SQLModel, table=True):
     location: str | None = Field(default=None, max_length=300)
     virtual_url: str | None = Field(default=None, max_length=500)
     neighbourhood: str | None = Field(default=None, max_length=120)
+    # The title and place in other languages, by language code ({"es": "Reunión..."}).
+    titles: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    locations: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     accessibility: str | None = None
     language_notes: str | None = None
     notes: str | None = None

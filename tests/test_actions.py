@@ -122,7 +122,13 @@ def test_public_page_shows_what_was_done_and_no_personal_data(
     post_form(client, draft + "/publish", {})
     stranger = client.application.test_client()
     public = stranger.get("/you-said-we-did").get_data(as_text=True)
-    for fragment in ("November 2026", "Safety", "Patrols on Elm", EN, "Raised by 2 residents"):
+    for fragment in (
+        "November 2026",
+        "A safety concern",
+        "Patrols on Elm",
+        EN,
+        "Raised by 2 residents",
+    ):
         assert fragment in public
     for private in ("sim-en", "sim-es", "Cars race", "sam@city.gov"):
         assert private not in public

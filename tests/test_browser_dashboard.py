@@ -1,7 +1,8 @@
 """In a real headless Chromium: staff group two residents' words and each hears back in kind.
 
-Needs Debian's `chromium` and `chromium-driver` (`apt-get install -y chromium chromium-driver`);
-without them this test fails, it never skips. Set TOWNLINE_UPDATE_SCREENSHOT=1 to refresh
+Needs Debian's `chromium` and `chromium-driver` (`apt-get install -y chromium chromium-driver`).
+Without them it is skipped with that one-line reason on a developer's machine, and fails when
+`CI` is set, so CI never passes without it. Set TOWNLINE_UPDATE_SCREENSHOT=1 to refresh
 docs/dashboard.png from the inbox it sees.
 """
 
@@ -88,10 +89,15 @@ def provider() -> Iterator[FakeProvider]:
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
     """Debian's headless Chromium through its own chromedriver: nothing is downloaded."""
-    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install -y chromium"
-    assert Path(CHROMEDRIVER).exists(), (
-        "install chromium-driver: apt-get install -y chromium-driver"
-    )
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
+    if missing:
+        reason = (
+            "needs Debian's chromium and chromium-driver: "
+            "apt-get install -y chromium chromium-driver"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in (

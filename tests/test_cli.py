@@ -45,7 +45,7 @@ def test_chat_then_export_keeps_the_residents_sentence_verbatim(
     assert chat.returncode == 0, chat.stderr
     assert f"> {sentence}" in chat.stdout
     assert "Thank you, we've kept your words" in chat.stdout
-    assert "1 A safety concern where I live" in chat.stdout
+    assert "1 A safety concern" in chat.stdout
 
     export = townline("export", "--format", "jsonl", database_url=database_url, tmp_path=tmp_path)
     assert export.returncode == 0, export.stderr
@@ -109,11 +109,23 @@ def test_a_broken_flow_stops_start_up_with_a_clear_message(
     assert "safety.yaml step 2 (place): type 'sorcery' is not one of" in result.stderr
 
 
-def test_db_upgrade_is_safe_to_run_twice(database_url: str, tmp_path: Path) -> None:
-    for _ in range(2):
-        result = townline("db", "upgrade", database_url=database_url, tmp_path=tmp_path)
-        assert result.returncode == 0, result.stderr
-        assert "database is up to date" in result.stdout
+def test_db_upgrade_is_safe_to_run_twice_and_says_what_it_applied(
+    tmp_path: Path,
+) -> None:
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    first = townline("db", "upgrade", database_url=fresh, tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "applied" in first.stdout
+    assert "0001" in first.stdout
+    second = townline("db", "upgrade", database_url=fresh, tmp_path=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "nothing to apply: database is up to date" in second.stdout
+
+
+def test_version(database_url: str, tmp_path: Path) -> None:
+    result = townline("--version", database_url=database_url, tmp_path=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith("townline, version ")
 
 
 @pytest.mark.parametrize("danger", ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)"])

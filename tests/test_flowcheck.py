@@ -38,4 +38,31 @@ def test_english_over_two_segments_is_an_error(tmp_path: Path) -> None:
     catalog = _catalog_with(tmp_path, "We read every message.", long_text.strip())
     findings = lint(catalog)
     assert findings.errors == 1
-    assert any("ERROR: over 2 segments in English" in line for line in findings.report)
+    assert any("ERROR: over 2 segments in en" in line for line in findings.report)
+
+
+def test_a_message_may_go_over_budget_only_when_it_says_why(tmp_path: Path) -> None:
+    long_es = "Gracias por escribirnos; leemos con atención cada mensaje que recibimos. " * 4
+    over = _catalog_with(
+        tmp_path / "a", '    es: "Gracias, también lo guardamos."', f'    es: "{long_es.strip()}"'
+    )
+    assert any(
+        "kept_more" in line and "ERROR: over 3 segments in es" in line for line in lint(over).report
+    )
+    said_why = _catalog_with(
+        tmp_path / "b",
+        '    es: "Gracias, también lo guardamos."',
+        f'    es: "{long_es.strip()}"\n    over_budget: "a test of the note"',
+    )
+    findings = lint(said_why)
+    assert findings.errors == 0
+    assert any(
+        "kept_more" in line and "(over 3: a test of the note)" in line for line in findings.report
+    )
+
+
+def test_the_report_ends_with_what_a_typical_conversation_costs() -> None:
+    findings = lint(load_catalog(("en", "es", "vi", "zh")))
+    assert set(findings.typical) == {"en", "es", "vi", "zh"}
+    assert findings.report[-1].startswith("a typical conversation (a safety concern), segments:")
+    assert all(0 < n <= 12 for n in findings.typical.values())

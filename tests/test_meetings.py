@@ -54,7 +54,7 @@ def test_reminders_go_three_days_before_and_the_morning_of(rt: Runtime, clock: C
     tick(rt)
     (reminder,) = es.replies()
     assert reminder.startswith("Recordatorio de Springfield Police: Reunión del barrio")
-    assert "2026-11-28 18:30, Biblioteca" in reminder
+    assert "sábado, 28 de noviembre, 6:30\u202fp.m., Biblioteca" in reminder  # as Spanish writes it
     assert "Responda SÍ, NO" in reminder
     tick(rt)
     assert es.replies() == [], "a reminder goes once"

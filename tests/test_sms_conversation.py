@@ -33,7 +33,7 @@ def test_a_whole_conversation_in_english(line: SmsLine) -> None:
     assert "call 911" in welcome
     [menu] = phone.text("Cars race down Elm Street every night")
     assert "kept your words" in menu
-    assert "\n1 A safety concern where I live\n" in menu  # choices as numbered lines
+    assert "\n1 A safety concern\n" in menu  # choices as numbered lines
     assert "Anything else we should know" in phone.text("1")[0]
     assert "Where is this happening?" in phone.text("After 10pm, mostly weekends")[0]
     assert phone.text("Elm and 5th")[0].endswith("what was done?\n1 Yes\n2 No")
@@ -56,7 +56,7 @@ def test_a_whole_conversation_in_spanish(line: SmsLine) -> None:
     assert "Le escuchamos" in phone.text("hola")[0]
     [menu] = phone.text("Los carros van muy rápido en la calle Olmo todas las noches")
     assert "guardamos sus palabras" in menu
-    assert "\n1 Un problema de seguridad donde vivo\n" in menu
+    assert "\n1 Seguridad\n" in menu
     assert "¿Hay algo más que debamos saber" in phone.text("1")[0]
     assert "¿Dónde está pasando?" in phone.text("Pasa después de las 10")[0]
     assert phone.text("Olmo y 5")[0].endswith("lo que se hizo?\n1 Sí\n2 No")
@@ -71,7 +71,7 @@ def test_a_picture_alone_is_stored_and_the_resident_asked_for_words(line: SmsLin
     replies = phone.text("", NumMedia="1", MediaUrl0=PICTURE, MediaContentType0="image/jpeg")
     assert replies == [
         "Gracias. Esta línea solo lee texto, así que por favor díganos con palabras lo que "
-        "muestra la imagen."
+        "muestra la imagen. No es para emergencias: llame al 911."  # said once a conversation
     ]
     assert _media(line) == [None, [PICTURE]]
 
@@ -100,7 +100,7 @@ def test_a_picture_with_a_caption_keeps_the_words_and_says_pictures_are_not_read
 
 def test_an_empty_body_gets_a_gentle_question(line: SmsLine) -> None:
     assert line.phone(RESIDENT).text("") == [
-        "We didn't get any words. What would you like to tell us?"
+        "We didn't get any words. What would you like to tell us? Not for emergencies: call 911."
     ]
 
 

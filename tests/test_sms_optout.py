@@ -115,7 +115,7 @@ def test_twilio_opt_out_type_updates_the_record_without_a_second_confirmation(
     ("word", "who", "how_often"),
     [
         ("HELP", "Springfield Police community line", "We only write when you do"),
-        ("ayuda", "Línea comunitaria de Springfield Police", "Solo le escribimos si"),
+        ("ayuda", "Canal comunitario de Springfield Police", "Solo le escribimos si"),
         ("trợ giúp", "Đường dây cộng đồng Springfield Police", "Chúng tôi chỉ nhắn khi"),
         ("帮助", "Springfield Police社区热线", "只有您来信或订阅后"),
     ],

@@ -49,8 +49,10 @@ def test_every_flow_in_every_language(rt: Runtime, flow_id: str, lang: str) -> N
     agency = {"agency": rt.settings.agency_name}
 
     replies = resident.say(OPENINGS[lang])
-    assert replies[0].startswith(catalog.text("topic_question", lang))
-    for number, each in enumerate(catalog.flows, start=1):
+    # Once per conversation, before the first question: this is not an emergency line.
+    note = catalog.text("not_emergency_note", lang)
+    assert replies[0].startswith(f"{note} {catalog.text('topic_question', lang)}")
+    for number, each in enumerate(catalog.menu_flows, start=1):
         assert f"\n{number} {each.label[lang]}" in replies[0]
 
     said = resident.say(str(flow.menu))

@@ -139,7 +139,7 @@ def test_meetings_keyword_starts_the_meetings_flow(resident: Simulator) -> None:
         resident,
         [
             ("MEETINGS", ["No community meetings are scheduled", "reminders of meetings"]),
-            ("yes", ["Which neighbourhood?"]),
+            ("yes", ["Which neighborhood?"]),
             ("Elmwood", ["Reply MEETINGS any time"]),
         ],
     )

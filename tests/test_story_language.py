@@ -38,7 +38,7 @@ def test_a_language_word_switches_and_asks_the_same_question_again(
 def test_the_first_words_choose_the_language_of_a_new_resident(
     rt: Runtime, resident: Simulator
 ) -> None:
-    play(resident, [("Hay un hoyo enorme en la calle y los carros no lo ven", ["¿de qué tema"])])
+    play(resident, [("Hay un hoyo enorme en la calle y los carros no lo ven", ["¿De qué tema"])])
     assert _contact(rt, resident.address).language == "es"
 
 

@@ -45,7 +45,7 @@ def test_the_simulator_page_goes_through_engine_and_outbox(
     assert "kept your words" in message["text"]
     assert message["choices"][0] == {
         "key": "1",
-        "label": "A safety concern where I live",
+        "label": "A safety concern",
         "value": "topic:safety",
     }
 

@@ -16,6 +16,7 @@ from bot.cli import broadcast, data, serve, staff, telegram, triage
 
 
 @click.group()
+@click.version_option(package_name="townline", prog_name="townline")
 def main() -> None:
     """Townline: a listening-first line between residents and their police agency."""
 

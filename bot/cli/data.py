@@ -50,8 +50,13 @@ def db_upgrade() -> None:
     """Apply every migration (run on release, and safe to run twice)."""
     from storage.migrate import upgrade
 
-    upgrade(runtime().db)
-    click.echo("database is up to date")
+    applied = upgrade(runtime().db)
+    if applied:
+        click.echo(
+            f"applied {len(applied)} migration(s): {', '.join(applied)}; database is up to date"
+        )
+    else:
+        click.echo("nothing to apply: database is up to date")
 
 
 @click.group()

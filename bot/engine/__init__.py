@@ -109,10 +109,12 @@ def _by_stage(ctx: Context) -> None:
     elif stage in (LISTENING, OPENING):
         ctx.record("more" if ctx.state.get("has_opening") else "opening")
         ctx.state["has_opening"] = True
-        if stage == LISTENING:
-            topics.ask_topic(ctx, "topic_question")
-        else:
+        if stage == OPENING:
             topics.advance(ctx, ctx.catalog.flow(ctx.state["flow"]), start=0)
+        elif (flow := topics.starts_on_its_name(ctx)) is not None:
+            topics.start_flow(ctx, flow, named_in=ctx.text)
+        else:
+            topics.ask_topic(ctx, "topic_question")
     elif stage == TOPIC:
         topics.answer_topic(ctx)
     elif stage == STEP:

@@ -75,6 +75,7 @@ def opened(ctx: Context) -> Turn:
     if linking_now:
         ctx.state["pending_link"] = payload
         ctx.say("link_confirm", linking.choices(ctx))
+        ctx.note_later = True  # a yes/no about linking: the note waits for the conversation
     return ctx.finish(touch=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,10 @@ IDLE, LISTENING, TOPIC, OPENING, STEP, DONE, PROMPT = (
 )
 ACTIVE_STAGES = {LISTENING, TOPIC, OPENING, STEP, PROMPT}
 WORDY = 3  # an unexpected answer with this many words is kept as a response, not discarded
+# Messages that already say the line is not for emergencies: after one, the note is not added.
+SAYS_NOT_FOR_EMERGENCIES = frozenset(
+    {"welcome", "help", "started", "emergency", "crisis", "violence"}
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class World:
     meetings: tuple[MeetingView, ...] = ()
     link_channels: tuple[str, ...] = ()  # channels a resident may ask to continue on
     link_code_ok: bool = False  # the link code in play (opened with, or awaiting yes) is usable
+    agency_names: Mapping[str, str] = field(default_factory=dict)  # the agency's name, by language
+    contact: str = ""  # a person to reach (phone or web address), said with HELP
 
 
 @dataclass
@@ -90,6 +97,8 @@ class Context:
         self.events: list[Event] = []
         self.lang = contact.language or world.catalog.languages[0]
         self.proposal: str | None = None  # a language the text shows, to offer once
+        self.warned = False  # this turn said the line is not for emergencies
+        self.note_later = False  # this turn is not the place for the not-for-emergencies note
 
     @property
     def stage(self) -> str:
@@ -136,11 +145,36 @@ class Context:
             self.events.append(TagConversation(self.state["conversation"], **changed))
 
     def finish(self, touch: bool = False) -> Turn:
+        if self.active:
+            self._say_not_for_emergencies_once()
         if touch and self.active:
             self.state["expires_at"] = (self.world.now + self.world.idle).isoformat()
         elif not self.active:
             self.state.pop("expires_at", None)
         return Turn(self.state, self.events)
+
+    def _say_not_for_emergencies_once(self) -> None:
+        """Everyone hears once per conversation that this is not an emergency line, even a
+        resident who opens with a concern rather than "hi": a short note on the first reply."""
+        if self.warned:
+            self.state["warned"] = True
+            return
+        if self.state.get("warned") or self.note_later:
+            return
+        index = next((i for i, e in enumerate(self.events) if isinstance(e, Reply)), None)
+        if index is None:
+            return
+        first = self.events[index]
+        assert isinstance(first, Reply)
+        note = self.msg("not_emergency_note", first.language)
+        # Before a list of choices (which ends the text), after anything else.
+        text = f"{note} {first.text}" if first.choices else f"{first.text} {note}"
+        self.events[index] = Reply(text, first.language, first.choices)
+        self.state["warned"] = True
+
+    def agency(self, language: str | None = None) -> str:
+        """The agency's name as residents of this language know it."""
+        return self.world.agency_names.get(language or self.lang) or self.world.agency
 
     def record(self, item: str, kind: str = "text", value: int | None = None) -> None:
         self.events.append(
@@ -158,19 +192,25 @@ class Context:
             )
         )
 
-    def keep_if_wordy(self) -> None:
+    def keep_if_wordy(self) -> bool:
         """An answer that doesn't fit the question is still the resident's voice: keep it."""
         if len(self.text.split()) >= WORDY or len(self.text) >= 12:
             self.record("more")
+            return True
+        return False
 
     # ---- saying things -----------------------------------------------------------------
     def msg(self, message_id: str, language: str | None = None, **values: str) -> str:
-        return self.catalog.text(
-            message_id, language or self.lang, agency=self.world.agency, **values
-        )
+        language = language or self.lang
+        return self.catalog.text(message_id, language, agency=self.agency(language), **values)
 
     def say(self, message_id: str, choices: tuple[ReplyChoice, ...] = ()) -> None:
-        self.events.append(Reply(self.msg(message_id), self.lang, choices))
+        if message_id in SAYS_NOT_FOR_EMERGENCIES:
+            self.warned = True
+        text = self.msg(message_id)
+        if message_id == "help" and self.world.contact:
+            text = f"{text} {self.msg('help_contact', contact=self.world.contact)}"
+        self.events.append(Reply(text, self.lang, choices))
 
     def say_text(self, text: str, choices: tuple[ReplyChoice, ...] = ()) -> None:
         self.events.append(Reply(text, self.lang, choices))

@@ -16,6 +16,7 @@ def choices(ctx: Context) -> tuple[ReplyChoice, ...]:
 def confirm(ctx: Context) -> Turn | None:
     """Yes links this chat to the resident who asked; anything but yes/no carries on."""
     code = ctx.state.pop("pending_link")
+    ctx.note_later = True  # an answer about linking: the note waits for the conversation
     choice = ctx.pick(choices(ctx))
     if choice is not None:
         yes: bool | None = choice.value == "link:yes"

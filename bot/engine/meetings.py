@@ -15,10 +15,10 @@ def say_upcoming(ctx: Context) -> None:
         ctx.say("meetings_none")
         return
     lines = [ctx.msg("meetings_intro")]
+    default = ctx.catalog.languages[0]
     for meeting in ctx.world.meetings:
-        lines.append(
-            ctx.msg("meeting_line", title=meeting.title, when=meeting.when, where=meeting.where)
-        )
+        title, when, where = meeting.in_language(ctx.lang, default)
+        lines.append(ctx.msg("meeting_line", title=title, when=when, where=where))
     ctx.say_text("\n".join(lines))
 
 

@@ -25,11 +25,15 @@ from bot.events import (
 )
 from flows.catalog import Flow, Step, fill, step_text
 
+MAX_TOPIC_MISSES = 2  # then the words are filed for staff to sort and the conversation moves on
+UNSORTED = "unsorted"  # the flow (not on the menu) that takes them
+STORY_WORDS = 6  # an answer to "where?" this long is also kept as the resident's words
+
 
 def topic_choices(ctx: Context) -> tuple[ReplyChoice, ...]:
     return tuple(
         ReplyChoice(str(i), f.label[ctx.lang], f"topic:{f.id}")
-        for i, f in enumerate(ctx.catalog.flows, start=1)
+        for i, f in enumerate(ctx.catalog.menu_flows, start=1)
     )
 
 
@@ -39,33 +43,99 @@ def ask_topic(ctx: Context, message_id: str) -> None:
 
 
 def answer_topic(ctx: Context) -> None:
+    """A number, a label, or the topic named in words; twice nothing: the words are filed
+    under a topic staff sort later, and the conversation moves on instead of looping."""
     choice = ctx.pick(topic_choices(ctx))
-    if choice is None:
-        if len(ctx.text.split()) >= WORDY or not re.fullmatch(r"\d+", ctx.text):
-            ctx.record("more")
-            ctx.say("topic_again", topic_choices(ctx))
-        else:
-            ctx.say("invalid_choice", topic_choices(ctx))
+    if choice is not None:
+        start_flow(ctx, ctx.catalog.flow(choice.value.removeprefix("topic:")))
         return
-    start_flow(ctx, ctx.catalog.flow(choice.value.removeprefix("topic:")))
+    named = ctx.world.understanding.topics_named(ctx.text)
+    if len(named) == 1:
+        if len(ctx.text.split()) >= WORDY:
+            ctx.record("more")  # more than the topic's name: the resident's words, kept
+        start_flow(ctx, ctx.catalog.flow(named[0]), named_in=ctx.text)
+        return
+    skipped = ctx.kw.exact("skip", ctx.text) is not None
+    wordy = not skipped and (len(ctx.text.split()) >= WORDY or not re.fullmatch(r"\d+", ctx.text))
+    if wordy:
+        ctx.record("more")
+    misses = int(ctx.state.get("topic_misses", 0)) + 1
+    ctx.state["topic_misses"] = misses
+    if misses >= MAX_TOPIC_MISSES and UNSORTED in {f.id for f in ctx.catalog.flows}:
+        start_flow(ctx, ctx.catalog.flow(UNSORTED), prefix="topic_unsorted")
+    elif wordy or skipped:
+        ctx.say("topic_again", topic_choices(ctx))
+    else:
+        ctx.say("invalid_choice", topic_choices(ctx))
 
 
-def start_flow(ctx: Context, flow: Flow) -> None:
+def start_flow(
+    ctx: Context, flow: Flow, *, named_in: str | None = None, prefix: str | None = None
+) -> None:
+    """Begin a topic; choices its opening words already named ("body cameras") are taken."""
     ctx.state["flow"] = flow.id
     ctx.state["answers"] = {}
     ctx.events.append(TagConversation(ctx.state["conversation"], topic=flow.id))
+    if named_in is not None:
+        _take_named_choices(ctx, flow, named_in)
     if ctx.state.get("has_opening") or flow.id == "meetings":
-        advance(ctx, flow, start=0)
+        advance(ctx, flow, start=0, prefix=prefix)
     else:
         ctx.state["stage"] = OPENING
         ctx.say("ask_opening")
 
 
-def advance(ctx: Context, flow: Flow, start: int) -> None:
-    """Run steps from `start`: say what needs no answer, stop at the first question."""
+def starts_on_its_name(ctx: Context) -> Flow | None:
+    """The flow an opening message names so plainly that its questions can start at once:
+    a technology ("do your officers wear body cameras?") or a meeting.
+
+    A flow with named choices starts only when one of them is named ("body cameras", not
+    just "camera", which a doorbell camera in a safety report would match too).
+    """
+    understanding = ctx.world.understanding
+    named = []
+    for flow_id in understanding.topics_named(ctx.text):
+        flow = ctx.catalog.flow(flow_id)
+        if not flow.start_when_named:
+            continue
+        choices = [f"{flow.id}.{c.id}" for s in flow.steps for c in s.choices if c.names]
+        if not choices or any(understanding.named(key, ctx.text) for key in choices):
+            named.append(flow)
+    return named[0] if len(named) == 1 else None
+
+
+def _take_named_choices(ctx: Context, flow: Flow, text: str) -> None:
+    understanding = ctx.world.understanding
+    answers = ctx.state["answers"]
+    for step in flow.steps:
+        if step.type != "choice":
+            continue
+        named = [
+            (index, choice)
+            for index, choice in enumerate(step.choices, start=1)
+            if understanding.named(f"{flow.id}.{choice.id}", text)
+        ]
+        if len(named) == 1:
+            index, choice = named[0]
+            answers[step.id] = choice.id
+            ctx.record(step.id, kind="choice", value=index)
+
+
+def advance(ctx: Context, flow: Flow, start: int, prefix: str | None = None) -> None:
+    """Run steps from `start`: say what needs no answer, stop at the first question.
+
+    A choice already named and a neighborhood already known are not asked again.
+    """
     answers = ctx.state.setdefault("answers", {})
     for step in flow.steps[start:]:
         if step.when and answers.get(step.when[0]) != step.when[1]:
+            continue
+        if step.waits and step.id in answers:
+            continue
+        if step.type == "neighbourhood" and ctx.contact.neighbourhood:
+            answers[step.id] = "known"
+            if _for_reminders(ctx, answers):
+                ctx.events.append(SetReminderArea(ctx.contact.neighbourhood))
             continue
         if step.type == "knowledge":
             knowledge.say_answer(ctx, answers.get(step.source or "", ""))
@@ -74,11 +144,13 @@ def advance(ctx: Context, flow: Flow, start: int) -> None:
         else:
             ctx.state["stage"] = STEP
             ctx.state["step"] = step.id
-            ask_step(ctx, step)
+            ask_step(ctx, step, prefix=prefix)
             return
     ctx.state["stage"] = DONE
     ctx.state.pop("step", None)
-    ctx.say_text(fill(flow.end[ctx.lang], {"agency": ctx.world.agency}))
+    declined = any(answers.get(s.id) == "no" for s in flow.steps if s.type == "consent")
+    end = flow.end_declined if declined and flow.end_declined else flow.end
+    ctx.say_text(fill(end[ctx.lang], {"agency": ctx.agency()}))
 
 
 def step_choices(ctx: Context, step: Step) -> tuple[ReplyChoice, ...]:
@@ -98,7 +170,7 @@ def step_choices(ctx: Context, step: Step) -> tuple[ReplyChoice, ...]:
 
 
 def ask_step(ctx: Context, step: Step, prefix: str | None = None) -> None:
-    text = fill(step_text(ctx.catalog, step, ctx.lang), {"agency": ctx.world.agency})
+    text = fill(step_text(ctx.catalog, step, ctx.lang), {"agency": ctx.agency()})
     if prefix:
         text = f"{ctx.msg(prefix)} {text}"
     ctx.say_text(text, step_choices(ctx, step))
@@ -136,10 +208,16 @@ def _take_answer(ctx: Context, step: Step, answers: dict[str, str]) -> bool:
     if step.type == "open":
         ctx.record(step.id)
         answers[step.id] = "text"
+    elif step.type in ("place", "neighbourhood") and _is_a_question(ctx.text):
+        ctx.record("more")  # another question, not a place: kept, thanked, asked again
+        ask_step(ctx, step, prefix="kept_more")
+        return False
     elif step.type == "place":
+        _keep_if_a_story(ctx)
         ctx.events.append(TagConversation(conversation, place=ctx.text[:200]))
         answers[step.id] = "text"
     elif step.type == "neighbourhood":
+        _keep_if_a_story(ctx)
         ctx.events.append(SetNeighbourhood(ctx.text[:120]))
         if _for_reminders(ctx, answers):
             ctx.events.append(SetReminderArea(ctx.text[:120]))
@@ -147,24 +225,21 @@ def _take_answer(ctx: Context, step: Step, answers: dict[str, str]) -> bool:
     elif step.type == "rating":
         value = _rating(ctx.text, ctx.inbound.choice)
         if value is None:
-            ctx.keep_if_wordy()
-            ask_step(ctx, step, prefix="invalid_rating")
+            ask_step(ctx, step, prefix=_again(ctx, "invalid_rating"))
             return False
         ctx.record(step.id, kind="rating", value=value)
         answers[step.id] = str(value)
     elif step.type == "choice":
         choice = ctx.pick(step_choices(ctx, step))
         if choice is None:
-            ctx.keep_if_wordy()
-            ask_step(ctx, step, prefix="invalid_choice")
+            ask_step(ctx, step, prefix=_again(ctx, "invalid_choice"))
             return False
         ctx.record(step.id, kind="choice", value=int(choice.key))
         answers[step.id] = choice.value
     else:  # consent, subscribe
         yes = _yes_no(ctx, step)
         if yes is None:
-            ctx.keep_if_wordy()
-            ask_step(ctx, step, prefix="invalid_yes_no")
+            ask_step(ctx, step, prefix=_again(ctx, "invalid_yes_no"))
             return False
         answers[step.id] = "yes" if yes else "no"
         if step.type == "consent":
@@ -173,6 +248,22 @@ def _take_answer(ctx: Context, step: Step, answers: dict[str, str]) -> bool:
         else:
             ctx.events.append(SetConsent(reminders=yes))
     return True
+
+
+def _is_a_question(text: str) -> bool:
+    """A resident asking something ("do you share it with ICE?") rather than naming a place."""
+    return text.rstrip().endswith(("?", "？")) or text.lstrip().startswith("¿")
+
+
+def _keep_if_a_story(ctx: Context) -> None:
+    """A place is a few words; more than that is the resident still telling us: keep it."""
+    if len(ctx.text.split()) >= STORY_WORDS:
+        ctx.record("more")
+
+
+def _again(ctx: Context, invalid: str) -> str:
+    """What to say before asking again: that we kept their words, or how to answer."""
+    return "kept_more" if ctx.keep_if_wordy() else invalid
 
 
 def _for_reminders(ctx: Context, answers: dict[str, str]) -> bool:

@@ -37,9 +37,14 @@ def _stamp(value: datetime) -> str:
     return aware(value).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def meeting_calendar(meeting: Meeting, host: str, now: datetime) -> str:
-    """A VCALENDAR with one VEVENT; times in UTC so no VTIMEZONE block is needed."""
+def meeting_calendar(
+    meeting: Meeting, host: str, now: datetime, language: str | None = None
+) -> str:
+    """A VCALENDAR with one VEVENT, titled in the reader's language where staff gave one;
+    times in UTC, so no VTIMEZONE block is needed and each calendar shows its own time."""
     start = aware(meeting.starts_at)
+    title = (meeting.titles or {}).get(language or "") or meeting.title
+    place = (meeting.locations or {}).get(language or "") or meeting.location
     notes = [n for n in (meeting.notes, meeting.accessibility, meeting.language_notes) if n]
     if meeting.virtual_url:
         notes.append(meeting.virtual_url)
@@ -54,9 +59,9 @@ def meeting_calendar(meeting: Meeting, host: str, now: datetime) -> str:
         f"DTSTAMP:{_stamp(now)}",
         f"DTSTART:{_stamp(start)}",
         f"DTEND:{_stamp(start + timedelta(minutes=meeting.duration_minutes))}",
-        f"SUMMARY:{escape(meeting.title)}",
+        f"SUMMARY:{escape(title)}",
     ]
-    location = meeting.location or meeting.virtual_url
+    location = place or meeting.virtual_url
     if location:
         lines.append(f"LOCATION:{escape(location)}")
     if notes:

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from bot.dates import format_when
 from bot.events import MeetingView
 from bot.runtime import Runtime
 from bot.services.validation import (
@@ -41,6 +42,8 @@ FIELDS = {
     "location",
     "virtual_url",
     "neighbourhood",
+    "titles",
+    "locations",
     "accessibility",
     "language_notes",
     "notes",
@@ -98,6 +101,8 @@ def _validated(rt: Runtime, fields: Mapping[str, Any]) -> tuple[dict[str, Any], 
         "location": location,
         "virtual_url": virtual_url,
         "neighbourhood": text_field(fields.get("neighbourhood"), "neighbourhood", max_length=120),
+        "titles": _per_language(rt, fields.get("titles"), "titles", max_length=200),
+        "locations": _per_language(rt, fields.get("locations"), "locations", max_length=300),
         "accessibility": text_field(fields.get("accessibility"), "accessibility", max_length=500),
         "language_notes": text_field(
             fields.get("language_notes"), "language_notes", max_length=500
@@ -105,6 +110,23 @@ def _validated(rt: Runtime, fields: Mapping[str, Any]) -> tuple[dict[str, Any], 
         "notes": text_field(fields.get("notes"), "notes", max_length=2000),
     }
     return values, _offsets(fields.get("reminders", None), rt.settings.reminder_offsets)
+
+
+def _per_language(rt: Runtime, value: Any, field: str, *, max_length: int) -> dict[str, str]:
+    """{"es": "...", "zh": "..."}: texts in configured languages; absent means none."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(field, 'must be an object of texts by language, e.g. {"es": …}')
+    out = {}
+    for lang, text in value.items():
+        if lang not in rt.settings.languages:
+            known = ", ".join(rt.settings.languages)
+            raise InvalidInputError(f"{field}.{lang}", f"unknown language; configured: {known}")
+        checked = text_field(text, f"{field}.{lang}", max_length=max_length)
+        if checked is not None:
+            out[str(lang)] = checked
+    return out
 
 
 def _offsets(value: Any, default: Sequence[str]) -> list[str]:
@@ -192,19 +214,20 @@ def queue_due_reminders(rt: Runtime) -> int:
 
 def reminder_texts(rt: Runtime, meeting: Meeting, with_link: bool) -> dict[str, str]:
     """The reminder in every language, with the calendar link when the public URL is known."""
-    view = meeting_view(meeting)
+    view = meeting_view(meeting, rt.catalog.languages)
     texts = {}
     for lang in rt.catalog.languages:
+        title, when, where = view.in_language(lang, rt.settings.default_language)
         body = rt.catalog.text(
             "meeting_reminder",
             lang,
-            agency=rt.settings.agency_name,
-            title=view.title,
-            when=view.when,
-            where=view.where,
+            agency=rt.settings.agency_for(lang),
+            title=title,
+            when=when,
+            where=where,
         )
         if with_link and rt.settings.public_url:
-            link = f"{rt.settings.public_url}/meetings/{meeting.id}.ics"
+            link = f"{rt.settings.public_url}/meetings/{meeting.id}.ics?lang={lang}"
             body += " " + rt.catalog.text("meeting_calendar", lang, link=link)
         texts[lang] = body
     return texts
@@ -222,19 +245,24 @@ def rsvp_choices(rt: Runtime, meeting: Meeting) -> dict[str, list[dict[str, str]
     return choices
 
 
-def meeting_view(meeting: Meeting) -> MeetingView:
-    """Title, local time and place, as residents read them."""
-    zone = ZoneInfo(meeting.timezone)
-    when = store.aware(meeting.starts_at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    places = [p for p in (meeting.location, meeting.virtual_url) if p]
-    return MeetingView(meeting.title, when, " / ".join(places))
+def meeting_view(meeting: Meeting, languages: Sequence[str]) -> MeetingView:
+    """Title, day and time in the meeting's time zone, and place, in each language."""
+    starts = store.aware(meeting.starts_at)
+    titles, whens, wheres = {}, {}, {}
+    for lang in languages:
+        titles[lang] = (meeting.titles or {}).get(lang) or meeting.title
+        whens[lang] = format_when(starts, meeting.timezone, lang)
+        location = (meeting.locations or {}).get(lang) or meeting.location
+        wheres[lang] = " / ".join(p for p in (location, meeting.virtual_url) if p)
+    return MeetingView(titles, whens, wheres)
 
 
 def upcoming_views(
     rt: Runtime, session: Any, now: datetime, neighbourhood: str | None
 ) -> tuple[MeetingView, ...]:
     """The next meetings for the meetings flow, narrowed to the resident's chosen neighbourhood."""
-    return tuple(meeting_view(m) for m in store.upcoming(session, now, neighbourhood))
+    languages = rt.catalog.languages
+    return tuple(meeting_view(m, languages) for m in store.upcoming(session, now, neighbourhood))
 
 
 def summary(rt: Runtime, meeting_id: int) -> dict[str, Any]:

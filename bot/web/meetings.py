@@ -23,7 +23,10 @@ def ics(meeting_id: int) -> Response:
     if meeting is None:
         abort(404)
     host = urlsplit(rt.settings.public_url or request.host_url).hostname or "townline"
-    body = meeting_calendar(meeting, host, rt.now())
+    language = request.args.get("lang", "")
+    body = meeting_calendar(
+        meeting, host, rt.now(), language if language in rt.settings.languages else None
+    )
     return Response(
         body,
         mimetype="text/calendar",

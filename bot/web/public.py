@@ -1,56 +1,86 @@
-"""The public "you said, we did" page: what the agency did, by topic and month, no personal data."""
+"""Public pages, in the reader's language: the home page and "you said, we did".
+
+The language comes from the link (?lang=es), else the browser's Accept-Language, else the
+agency's default. Every word on these pages is in flows/pages.yaml (and topic names are the
+flows' own labels), so a page is never half in English. No personal data is ever shown.
+"""
 
 from __future__ import annotations
 
 from itertools import groupby
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
+from bot.dates import format_month
+from bot.runtime import Runtime
 from bot.web.context import runtime
 from storage import actions
 from storage.db import transaction
 
 bp = Blueprint("public", __name__)
+OTHER_TOPICS = (None, "", "other", "unsorted")
+
+
+def page_language(rt: Runtime) -> str:
+    """?lang= when it names a configured language, else the browser's best, else the default."""
+    languages = rt.settings.languages
+    asked = request.args.get("lang", "")
+    if asked in languages:
+        return asked
+    return request.accept_languages.best_match(languages) or rt.settings.default_language
+
+
+def _words(rt: Runtime, lang: str) -> dict[str, Any]:
+    """What every public template needs: its words, the languages, the agency's name."""
+    agency = rt.settings.agency_for(lang)
+    return {
+        "lang": lang,
+        "agency": agency,
+        "t": lambda key, **values: rt.catalog.page_text(key, lang, agency=agency, **values),
+        "languages": [
+            (code, rt.catalog.text("language_name", code)) for code in rt.catalog.languages
+        ],
+    }
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    """A short page that says what the line is and where to go next."""
+    rt = runtime()
+    return render_template("public/home.html", **_words(rt, page_language(rt)))
 
 
 @bp.get("/you-said-we-did")
 def you_said_we_did() -> ResponseReturnValue:
     """Published actions grouped by month and topic, with how many residents raised each."""
     rt = runtime()
-    languages = rt.settings.languages
-    lang = request.args.get("lang", "")
-    lang = lang if lang in languages else rt.settings.default_language
-    zone = ZoneInfo(rt.settings.timezone)
+    lang = page_language(rt)
+    default = rt.settings.default_language
+    labels = {flow.id: flow.label[lang] for flow in rt.catalog.flows}
     with transaction(rt.db) as session:
         rows = actions.published_with_residents(session)
-    items = [
-        {
-            "month": a.published_at.astimezone(zone).strftime("%B %Y") if a.published_at else "",
-            "topic": a.topic or "other",
-            "title": a.title,
-            "message": a.messages.get(lang) or a.messages.get(rt.settings.default_language, ""),
-            "residents": residents,
-        }
-        for a, residents in rows
-    ]
-    months = [
-        (
-            month,
-            [
-                (topic, list(g))
-                for topic, g in groupby(
-                    sorted(group, key=lambda i: i["topic"]), key=lambda i: i["topic"]
-                )
-            ],
+    items = []
+    for action, residents in rows:
+        topic = action.topic if action.topic not in OTHER_TOPICS else None
+        items.append(
+            {
+                "month": format_month(action.published_at, rt.settings.timezone, lang)
+                if action.published_at
+                else "",
+                "topic": labels.get(topic or "") or rt.catalog.page_text("topic_other", lang),
+                # Staff write the title in the agency's default language only.
+                "title": action.title if lang == default else "",
+                "message": action.messages.get(lang) or action.messages.get(default, ""),
+                "residents": residents,
+            }
         )
-        for month, group in ((m, list(g)) for m, g in groupby(items, key=lambda i: i["month"]))
+    months = [
+        (month, [(topic, list(g)) for topic, g in groupby(group, key=lambda i: i["topic"])])
+        for month, group in (
+            (m, sorted(g, key=lambda i: i["topic"]))
+            for m, g in groupby(items, key=lambda i: i["month"])
+        )
     ]
-    return render_template(
-        "public/you_said_we_did.html",
-        months=months,
-        agency=rt.settings.agency_name,
-        lang=lang,
-        languages=languages,
-    )
+    return render_template("public/you_said_we_did.html", months=months, **_words(rt, lang))

@@ -52,7 +52,7 @@ def test_polling_feeds_the_same_path_as_the_webhook(
     assert fake.calls("deleteWebhook")  # getUpdates is refused while a webhook is set
     assert _inbound(rt) == ["There is speeding on Elm Street every night", "Yes"]
     texts = [m["text"] for m in fake.sent_messages()]
-    assert texts[0].startswith("Thank you, we've kept your words")
+    assert "Thank you, we've kept your words" in texts[0]
     assert "Anything else we should know" in texts[1]
     assert len(fake.calls("answerCallbackQuery")) == 1
     assert fake.pending_updates == []  # confirmed, so a restart does not replay them

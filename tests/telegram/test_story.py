@@ -13,14 +13,15 @@ from tests.telegram_kit import TelegramResident, channel_of
 
 def test_a_whole_conversation_by_buttons(ana: TelegramResident, rt: Runtime) -> None:
     assert ana.say("There is speeding on Elm Street every night") == [
+        "Not for emergencies: call 911. "  # once a conversation, before the first question
         "Thank you, we've kept your words as you wrote them. So the right people read them, "
         "what is this about? Reply with a number:"
     ]
-    assert ana.buttons()[0] == "A safety concern where I live"
-    [details] = ana.press("A safety concern where I live")
+    assert ana.buttons()[0] == "A safety concern"
+    [details] = ana.press("A safety concern")
     assert "Anything else we should know" in details
     assert ana.say("It happens after 10pm") == [
-        "Where is this happening? A street, landmark or neighbourhood helps. "
+        "Where is this happening? A street, landmark or neighborhood helps. "
         "Reply SKIP to leave it out."
     ]
     [consent] = ana.say("Elm and 5th")
@@ -46,7 +47,7 @@ def test_buttons_are_inline_keyboards_and_presses_are_acknowledged_first(
     assert all(len(row) == 1 for row in topics["inline_keyboard"])  # long labels, one per row
     assert topics["inline_keyboard"][0][0]["callback_data"] == "topic:safety"
     assert "1 A safety" not in fake.calls("sendMessage")[-1]["text"]  # no numbered list
-    ana.press("A safety concern where I live")
+    ana.press("A safety concern")
     [ack] = fake.calls("answerCallbackQuery")
     methods = [r.path.rsplit("/", 1)[1] for r in fake.requests]
     assert methods.index("answerCallbackQuery") < len(methods) - 1  # before the reply
@@ -61,7 +62,7 @@ def test_a_whole_conversation_by_typing_in_spanish(
     try:
         [topic] = maria.say("Hay carros a alta velocidad en la calle Elm todas las noches")
         assert "guardamos sus palabras" in topic
-        assert maria.buttons()[0] == "Un problema de seguridad donde vivo"
+        assert maria.buttons()[0] == "Seguridad"
         [details] = maria.say("1")  # typing the number works as well as the button
         assert "¿Hay algo más que debamos saber" in details
         [place] = maria.say("Pasa después de las 10 de la noche")
@@ -82,14 +83,14 @@ def test_the_language_code_is_a_hint_never_over_an_explicit_choice(
     lucia = TelegramResident(client, rt, fake, user_id=944, language_code="es")
     try:
         [welcome] = lucia.say("hola")
-        assert welcome.startswith("Hola, esta es la línea comunitaria")
+        assert welcome.startswith("Hola, este es el canal comunitario")
         [chosen, question] = lucia.say("ENGLISH")
         assert chosen == "OK, we'll write to you in English."
         assert "own words" in question
         [topic, offer] = lucia.say("Hay mucho ruido en el parque por las noches")
         assert topic.startswith("Thank you, we've kept your words")  # still English
         assert offer == "Responda ESPAÑOL para seguir en español."  # offered, never imposed
-        [details] = lucia.press("A safety concern where I live")
+        [details] = lucia.press("A safety concern")
         assert details.startswith("Thank you. Anything else")
     finally:
         channel_of(rt).close()
@@ -102,4 +103,4 @@ def test_the_language_menu_by_command_and_button(ana: TelegramResident) -> None:
     [chosen] = ana.press("Tiếng Việt")
     assert chosen == "Vâng, chúng tôi sẽ nhắn cho quý vị bằng tiếng Việt."
     [topic] = ana.say("Đèn đường ở đường Oak bị hỏng mấy tuần rồi")
-    assert topic.startswith("Cảm ơn quý vị")
+    assert "Cảm ơn quý vị" in topic
