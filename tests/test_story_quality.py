@@ -216,7 +216,7 @@ def test_meetings_are_told_in_each_language_with_dates_as_it_writes_them(
 def test_a_meeting_title_in_an_unknown_language_is_refused(rt: Runtime) -> None:
     from bot.services.validation import InvalidInputError
 
-    with pytest.raises(InvalidInputError, match="titles.fr"):
+    with pytest.raises(InvalidInputError, match=r"titles\.fr"):
         meetings.create_meeting(
             rt,
             title="Meeting",
