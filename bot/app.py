@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter, Map
 
 from bot.config import Settings, load_settings
+from bot.guard import MAX_ID
 from bot.runtime import Runtime, build_runtime
 from bot.web import context
 from channels import twilio_sms
@@ -37,6 +39,8 @@ def create_app(
         template_folder="web/templates",
         static_folder="web/static",
     )
+    # <int:...> in every route stops at the largest id a row can have: beyond it, 404.
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(
         SECRET_KEY=settings.secret_key or _local_secret(Path(app.instance_path)),
         SESSION_COOKIE_HTTPONLY=True,
@@ -52,6 +56,14 @@ def create_app(
     app.add_template_filter(_local_time(settings.timezone), "local")
     _register_blueprints(app)
     return app
+
+
+class BoundedInt(IntegerConverter):
+    """Werkzeug's int converter, capped at the largest INTEGER PostgreSQL stores."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _configure_channels(runtime: Runtime) -> None:

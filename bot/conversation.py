@@ -102,6 +102,7 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
         rsvp_meeting=rsvp_meeting,
         open_prompt=open_prompt,
         neighbourhood=contact.neighbourhood,
+        reminded=meeting_store.reminded(session, contact.id, now),
     )
     turn = engine.handle(inbound, view, row.state or {}, world)
     _apply(rt, session, contact, message_id, turn.events, now)

@@ -42,6 +42,7 @@ class ContactView:
     rsvp_meeting: int | None = None
     open_prompt: int | None = None
     neighbourhood: str | None = None  # where they said they live, so it is not asked again
+    reminded: frozenset[int] = frozenset()  # meetings they were reminded of, still to come
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from telegram.error import (
 
 from bot import chat_events, conversation
 from bot.config import Settings
+from bot.guard import UnacceptableError, parse_json
 from bot.runtime import Runtime
 from channels.base import (
     FAILED,
@@ -49,6 +50,8 @@ from channels.telegram_parse import (
     RECORD,
     TURN,
     UNBLOCKED,
+    MalformedUpdateError,
+    Parsed,
     callback_data,
     parse,
 )
@@ -59,10 +62,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 PER_CHAT_SECONDS = 1.0  # Telegram: about one message a second to the same chat
 CALL_TIMEOUT = 30.0  # seconds to wait for one Bot API call before giving up on this attempt
-
-
-class MalformedUpdateError(ValueError):
-    """The body is JSON but not an update Telegram could have sent."""
 
 
 class TelegramChannel:
@@ -207,14 +206,26 @@ def keyboard(choices: Sequence[dict[str, str]]) -> InlineKeyboardMarkup | None:
 def receive_update(rt: Runtime, channel: TelegramChannel, data: dict[str, Any]) -> str:
     """Parse one update and apply it exactly once; returns what it was (for logs and tests)."""
     update_id = data.get("update_id")
-    if not isinstance(update_id, int) or isinstance(update_id, bool):
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**53:
         raise MalformedUpdateError("update_id must be an integer")
     try:
         update = Update.de_json(data, channel.bot)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        provider_id = f"u{update_id}"
+        parsed = parse(update, provider_id, rt.now())
+    except MalformedUpdateError:
+        raise
+    except Exception as exc:  # Telegram's types refused it: a malformed update, not our fault
         raise MalformedUpdateError(f"not a Telegram update: {type(exc).__name__}") from exc
-    provider_id = f"u{update_id}"
-    parsed = parse(update, provider_id, rt.now())
+    try:
+        return _apply(rt, parsed, provider_id)
+    except Exception:
+        # A poison update (it parsed, but applying it failed): logged without its content and
+        # skipped, so Telegram stops redelivering it and polling moves past it.
+        log.exception("update %s could not be applied; skipped", update_id)
+        return "poison"
+
+
+def _apply(rt: Runtime, parsed: Parsed, provider_id: str) -> str:
     if parsed.kind == TURN and parsed.inbound is not None:
         receipt = conversation.receive(rt, parsed.inbound)
         if receipt.duplicate:
@@ -251,7 +262,10 @@ def webhook() -> Response | tuple[str, int]:
     given = request.headers.get(SECRET_HEADER, "")
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         return "forbidden", 403
-    data = request.get_json(silent=True)
+    try:
+        data = parse_json(request.get_data(cache=True))
+    except UnacceptableError as exc:
+        return f"expected a JSON update: {exc}", 400
     if not isinstance(data, dict):
         return "expected a JSON update", 400
     try:

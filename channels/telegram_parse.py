@@ -13,6 +13,7 @@ from datetime import datetime
 from telegram import CallbackQuery, Message, Update
 
 from bot.events import Inbound
+from bot.guard import storable
 
 NAME = "telegram"
 KEY_PREFIX = "#"  # callback_data for a choice whose value is too long: "#<key>", read as typed
@@ -25,6 +26,10 @@ _KEYWORD_COMMANDS = {"help": "HELP", "stop": "STOP"}
 _ENGINE_COMMANDS = {"start", "language"}
 
 TURN, RECORD, BLOCKED, UNBLOCKED, IGNORE = "turn", "record", "blocked", "unblocked", "ignore"
+
+
+class MalformedUpdateError(ValueError):
+    """The body is not a Telegram update we can read; the webhook answers 400."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ def parse(update: Update, provider_id: str, now: datetime) -> Parsed:
         if change.chat.type != "private":
             return Parsed(IGNORE)
         status = change.new_chat_member.status
-        address = str(change.chat.id)
+        address = _address(change.chat.id)
         if status == "kicked":
             return Parsed(BLOCKED, address)
         if status == "member" and change.old_chat_member.status == "kicked":
@@ -58,11 +63,28 @@ def parse(update: Update, provider_id: str, now: datetime) -> Parsed:
         if not _from_person(edited):
             return Parsed(IGNORE)
         # An edit is kept for staff to read, but answering it again would confuse the chat.
-        return Parsed(RECORD, str(edited.chat.id), text=edited.text or edited.caption or "")
+        text = _text(edited.text) or _text(edited.caption)
+        return Parsed(RECORD, _address(edited.chat.id), text=text)
     message = update.message
     if message is None or not _from_person(message):
         return Parsed(IGNORE)
-    return Parsed(TURN, str(message.chat.id), inbound=_message(message, provider_id, now))
+    return Parsed(TURN, _address(message.chat.id), inbound=_message(message, provider_id, now))
+
+
+def _address(chat_id: object) -> str:
+    """A chat id is an integer (up to 52 bits, says Telegram); anything else is malformed."""
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool) or abs(chat_id) >= 2**52:
+        raise MalformedUpdateError("chat.id must be an integer")
+    return str(chat_id)
+
+
+def _text(value: object) -> str:
+    """Text as a resident sent it, less what cannot be stored; anything but text is malformed."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedUpdateError("text must be a string")
+    return storable(value)
 
 
 def _from_person(message: Message) -> bool:
@@ -74,10 +96,11 @@ def _from_person(message: Message) -> bool:
 def _message(message: Message, provider_id: str, now: datetime) -> Inbound:
     """Text, a command, or media with an optional caption, as one Inbound."""
     hint = message.from_user.language_code if message.from_user else None
-    text = message.text or message.caption or ""
+    hint = hint if isinstance(hint, str) and len(hint) <= 16 else None
+    text = _text(message.text) or _text(message.caption)
     base = {
         "channel": NAME,
-        "address": str(message.chat.id),
+        "address": _address(message.chat.id),
         "provider_id": provider_id,
         "received_at": now,
         "language_hint": hint,
@@ -115,8 +138,10 @@ def _callback(query: CallbackQuery, provider_id: str, now: datetime) -> Parsed:
     chat = message.chat if message is not None else None
     if chat is None or chat.type != "private" or not query.data:
         return Parsed(IGNORE, callback_id=query.id)
-    data, address = query.data, str(chat.id)
-    hint = query.from_user.language_code
+    if not isinstance(query.data, str) or len(query.data.encode()) > MAX_CALLBACK_BYTES:
+        raise MalformedUpdateError("callback_data must be a string of at most 64 bytes")
+    data, address = storable(query.data), _address(chat.id)
+    hint = query.from_user.language_code if isinstance(query.from_user.language_code, str) else None
     if data.startswith(KEY_PREFIX):  # a long value sent as its key: read it as typed
         text, choice = data[len(KEY_PREFIX) :], None
     else:

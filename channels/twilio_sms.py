@@ -8,6 +8,7 @@ a delivery status ranked in `storage.outbox.DELIVERY_RANK`. Phone numbers never 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +27,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.config import Settings
 from bot.conversation import receive
 from bot.events import Inbound
+from bot.guard import UnacceptableError, bounded_int, has_unstorable, storable
 from bot.runtime import Runtime
 from bot.segments import count_segments
 from channels.base import (
@@ -43,6 +45,9 @@ from storage import outbox
 from storage.conversations import update_contact
 from storage.db import transaction
 
+_SID = re.compile(r"[A-Za-z]{2}[0-9a-fA-F]{32}|[A-Za-z0-9_-]{1,64}")  # SM…/MM… or a test id
+MAX_ADDRESS = 64
+MAX_MEDIA_URL = 1000
 log = logging.getLogger(__name__)
 
 NAME = "sms"
@@ -205,16 +210,24 @@ def parse_inbound(form: Mapping[str, str], rt: Runtime) -> Inbound:
     sender = form.get("From")
     if not sid or not sender:
         raise MalformedError("MessageSid and From are required")
+    if not _SID.fullmatch(sid):
+        raise MalformedError("MessageSid is not a Twilio message id")
+    if len(sender) > MAX_ADDRESS or has_unstorable(sender):
+        raise MalformedError("From is not a phone number or a channel address")
     try:
-        num_media = min(MAX_MEDIA, max(0, int(form.get("NumMedia") or 0)))
-    except ValueError as exc:
+        num_media = bounded_int(form.get("NumMedia") or "0", "NumMedia", 0, 100)
+    except UnacceptableError as exc:
         raise MalformedError("NumMedia must be a number") from exc
-    media = tuple(url for i in range(num_media) if (url := form.get(f"MediaUrl{i}")))
+    media = tuple(
+        url[:MAX_MEDIA_URL]
+        for i in range(min(MAX_MEDIA, num_media))
+        if (url := storable(form.get(f"MediaUrl{i}") or ""))
+    )
     opt_out = (form.get("OptOutType") or "").strip().upper()
     return Inbound(
         channel=NAME,
         address=sender,
-        text=form.get("Body") or "",
+        text=storable(form.get("Body") or ""),  # a NUL byte cannot be stored: taken out
         provider_id=sid,
         received_at=rt.now(),
         media=media,
@@ -266,6 +279,8 @@ def status() -> ResponseReturnValue:
     raw = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").lower()
     if not sid or not raw:
         raise MalformedError("MessageSid and MessageStatus are required")
+    if not _SID.fullmatch(sid):
+        raise MalformedError("MessageSid is not a Twilio message id")
     neutral = STATUSES.get(raw)
     if neutral is None:
         log.info("status %r for %s is not one we track; ignored", raw, sid)
@@ -291,8 +306,8 @@ def status() -> ResponseReturnValue:
 def _error_code(raw: str | None) -> int | None:
     """ErrorCode as an int; Twilio sends '' or omits it when there is none."""
     try:
-        return int(raw) if raw else None
-    except ValueError:
+        return bounded_int(raw, "ErrorCode", 0, 999_999) if raw else None
+    except UnacceptableError:
         return None
 
 

@@ -171,6 +171,23 @@ def awaiting(session: Session, contact_id: int, now: datetime) -> tuple[int | No
     return rsvp, prompt
 
 
+def reminded(session: Session, contact_id: int, now: datetime) -> frozenset[int]:
+    """Meetings this resident was reminded of that have not started: the only ones a reply
+    (or a button, however it was made) can RSVP to."""
+    rows = session.exec(
+        sm_select(Meeting.id)
+        .join(Outbox, col(Outbox.meeting_id) == Meeting.id)
+        .where(
+            Outbox.contact_id == contact_id,
+            Outbox.kind == "reminder",
+            Outbox.status == "sent",
+            col(Meeting.starts_at) > now,
+            col(Meeting.cancelled_at).is_(None),
+        )
+    ).all()
+    return frozenset(int(m) for m in rows if m is not None)
+
+
 def upcoming(
     session: Session, now: datetime, neighbourhood: str | None, limit: int = 3
 ) -> list[Meeting]:

@@ -12,6 +12,7 @@ from sqlmodel import select
 from bot.app import create_app
 from bot.cli import main
 from bot.runtime import Runtime
+from bot.services.accounts import IP_FREE_FAILURES
 from storage.db import transaction
 from storage.models import ApiToken, AuditEntry, StaffUser
 from tests.conftest import Clock
@@ -108,12 +109,26 @@ def test_repeated_failed_logins_are_slowed_per_ip(rt: Runtime, app: Flask) -> No
     staff_account(rt, "ana@city.gov", "staff")
     attacker = app.test_client()
     attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
-    for n in range(20):
+    for n in range(IP_FREE_FAILURES):  # guesses spread over many accounts
         assert log_in(attacker, f"user{n}@city.gov", "guess guess guess") == 401
     assert log_in(attacker, "ana@city.gov") == 429  # the right password, but from that IP
     colleague = app.test_client()
     colleague.environ_base["REMOTE_ADDR"] = "198.51.100.7"
     assert log_in(colleague, "ana@city.gov") == 302
+
+
+def test_one_persons_typos_behind_a_shared_address_lock_no_one_else(
+    rt: Runtime, app: Flask
+) -> None:
+    staff_account(rt, "ana@city.gov", "staff")
+    staff_account(rt, "bo@city.gov", "staff")
+    office = "192.0.2.10"  # a proxy or an office connection every colleague shares
+    ana, bo = app.test_client(), app.test_client()
+    ana.environ_base["REMOTE_ADDR"] = bo.environ_base["REMOTE_ADDR"] = office
+    for _ in range(20):
+        log_in(ana, "ana@city.gov", "not my password at all")
+    assert log_in(ana, "ana@city.gov") == 429  # her account waits a little
+    assert log_in(bo, "bo@city.gov") == 302  # his does not
 
 
 def test_viewers_read_but_cannot_change_anything(rt: Runtime, client: FlaskClient) -> None:

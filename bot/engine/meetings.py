@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.engine import languages
 from bot.engine.context import Context, small_number
 from bot.events import RecordRsvp
@@ -29,6 +31,9 @@ def answer_rsvp(ctx: Context) -> bool:
         return False
     meeting_id, attending, party = parsed
     languages.choose(ctx, allow_detection=False)
+    if meeting_id not in ctx.contact.reminded:  # past, cancelled, never sent, or forged
+        ctx.say("rsvp_closed")
+        return True
     ctx.events.append(RecordRsvp(meeting_id, attending, party, ctx.text))
     if not attending:
         ctx.say("rsvp_no")
@@ -43,9 +48,9 @@ def _parse_rsvp(ctx: Context) -> tuple[int, bool, int | None] | None:
     button = ctx.inbound.choice or ""
     if button.startswith(RSVP_PREFIX):
         meeting, _, answer = button.removeprefix(RSVP_PREFIX).partition(":")
-        if meeting.isdigit() and answer in ("yes", "no"):
+        if re.fullmatch(r"[0-9]{1,9}", meeting) and answer in ("yes", "no"):
             return int(meeting), answer == "yes", None
-        return None
+        return -1, False, None  # a button we never made: answered, never recorded
     meeting_id = ctx.contact.rsvp_meeting
     if meeting_id is None:
         return None

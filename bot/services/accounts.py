@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bot.guard import has_unstorable
 from bot.runtime import Runtime
 from storage import audit
 from storage import staff as store
 from storage.db import transaction
 from storage.models import StaffUser
 
+MAX_EMAIL = 254
 ROLES = ("viewer", "staff", "admin")  # each may do what the ones before it may
 MIN_PASSWORD = 12
 # Failures allowed before a key is locked, and how long the lock lasts (doubling, capped).
 ACCOUNT_FREE_FAILURES = 5
-IP_FREE_FAILURES = 20
+# An address is locked only after failures across many accounts: behind a proxy or a shared
+# office connection, one person's typos must not lock every colleague out.
+IP_FREE_FAILURES = 100
 LOCK_BASE = timedelta(seconds=30)
 LOCK_CAP = timedelta(minutes=15)
 FORGET_AFTER = timedelta(hours=1)
@@ -44,7 +49,7 @@ def create_staff(rt: Runtime, email: str, password: str, role: str, actor: str) 
     email = email.strip().lower()
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
-    if "@" not in email or len(email) > 254:
+    if "@" not in email or len(email) > MAX_EMAIL or has_unstorable(email):
         raise AccountError("give a valid email address")
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
@@ -73,7 +78,9 @@ class LoginResult:
 
 
 def _keys(email: str, ip: str) -> list[str]:
-    return [f"account:{email.strip().lower()}", f"ip:{ip}"]
+    """Throttle keys: the account (hashed: no email in the throttle table) and the address."""
+    digest = hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()[:40]
+    return [f"account:{digest}", f"ip:{ip[:64]}"]
 
 
 def _lock_for(failures: int, free: int) -> timedelta | None:
@@ -87,6 +94,9 @@ def login(rt: Runtime, email: str, password: str, ip: str) -> LoginResult:
     """Check a password unless the account or the IP is locked; count failures in the database."""
     now = rt.now()
     account_key, ip_key = _keys(email, ip)
+    usable = len(email) <= MAX_EMAIL and not has_unstorable(email) and not has_unstorable(password)
+    if not usable:
+        email = ""  # no account has it: checked like a wrong password, failure counted
     with transaction(rt.db) as session:
         locked = [
             row.locked_until

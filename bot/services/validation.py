@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.guard import UnacceptableError, has_unstorable, in_range
+
 # Weeks, days, hours, minutes, seconds: months and years have no fixed length.
+MAX_DURATION = timedelta(days=366)  # no reminder, window or offset is longer
 _DURATION = re.compile(
-    r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
+    r"P(?:(?P<weeks>[0-9]{1,9})W)?(?:(?P<days>[0-9]{1,9})D)?"
+    r"(?:T(?:(?P<hours>[0-9]{1,9})H)?(?:(?P<minutes>[0-9]{1,9})M)?(?:(?P<seconds>[0-9]{1,9})S)?)?"
 )
 
 
@@ -40,7 +43,10 @@ def parse_instant(value: Any, field: str) -> datetime:
         raise InvalidInputError(
             field, f"{value!r} has no UTC offset; add one, e.g. -05:00 or Z, so the time is exact"
         )
-    return parsed.astimezone(UTC)
+    try:
+        return in_range(parsed.astimezone(UTC), field)
+    except (UnacceptableError, OverflowError) as exc:
+        raise InvalidInputError(field, "must be between the years 2000 and 2100") from exc
 
 
 def parse_duration(value: Any, field: str) -> timedelta:
@@ -52,7 +58,13 @@ def parse_duration(value: Any, field: str) -> timedelta:
             field, f"{value!r} is not an ISO 8601 duration like P3D, PT2H or P1DT12H"
         )
     parts = {k: int(v) for k, v in match.groupdict().items() if v}
-    return timedelta(**parts)
+    try:
+        duration = timedelta(**parts)
+    except OverflowError as exc:
+        raise InvalidInputError(field, f"{value!r} is far too long") from exc
+    if duration > MAX_DURATION:
+        raise InvalidInputError(field, f"{value!r} is longer than a year")
+    return duration
 
 
 def parse_zone(value: Any, field: str) -> str:
@@ -74,6 +86,8 @@ def text_field(value: Any, field: str, *, max_length: int, required: bool = Fals
         return None
     if not isinstance(value, str):
         raise InvalidInputError(field, "must be text")
+    if has_unstorable(value):
+        raise InvalidInputError(field, "holds characters that cannot be stored (a NUL byte)")
     value = value.strip()
     if len(value) > max_length:
         raise InvalidInputError(field, f"at most {max_length} characters (got {len(value)})")

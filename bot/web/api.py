@@ -8,9 +8,10 @@ from flask import Blueprint, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from bot.guard import MAX_ID, UnacceptableError, bounded_int
 from bot.services import followups
 from bot.web.api_auth import api_error, token_required
-from bot.web.context import runtime
+from bot.web.context import json_object, runtime
 from bot.web.filters import FilterError, parse_filter
 from storage import actions, inbox
 from storage.db import transaction
@@ -45,15 +46,16 @@ def list_responses() -> ResponseReturnValue:
     except FilterError as exc:
         return api_error(400, str(exc))
     cursor, limit = request.args.get("cursor", ""), request.args.get("limit", "")
-    if cursor and not cursor.isdigit():
+    try:
+        before = bounded_int(cursor, "cursor") if cursor else None
+    except UnacceptableError:
         return api_error(400, "cursor must be the `next` value of a previous page")
-    if limit and not (limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
+    try:
+        size = bounded_int(limit, "limit", 1, MAX_LIMIT) if limit else DEFAULT_LIMIT
+    except UnacceptableError:
         return api_error(400, f"limit must be a number from 1 to {MAX_LIMIT}")
-    size = int(limit) if limit else DEFAULT_LIMIT
     with transaction(rt.db) as session:
-        rows = inbox.page(
-            session, filters, before_id=int(cursor) if cursor else None, limit=size + 1
-        )
+        rows = inbox.page(session, filters, before_id=before, limit=size + 1)
     more = len(rows) > size
     rows = rows[:size]
     return jsonify(items=[_item(r, c) for r, c in rows], next=rows[-1][0].id if more else None)
@@ -65,7 +67,7 @@ def _id_list(body: dict[str, Any], name: str, required: bool) -> list[int]:
     if not isinstance(value, list) or (required and not value):
         raise ValueError(f'"{name}" must be a non-empty list of response ids')
     if len(value) > MAX_IDS or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in value
+        isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID for i in value
     ):
         raise ValueError(f'"{name}" must hold at most {MAX_IDS} integer ids')
     return list(dict.fromkeys(value))
@@ -76,7 +78,7 @@ def _id_list(body: dict[str, Any], name: str, required: bool) -> list[int]:
 def create_action() -> ResponseReturnValue:
     """Record and publish an action: one follow-up per consenting resident, in their language."""
     rt = runtime()
-    body = request.get_json(silent=True)
+    body = json_object()
     if not isinstance(body, dict):
         return api_error(400, 'send a JSON object: {"title", "message", "response_ids"}')
     title = body.get("title")

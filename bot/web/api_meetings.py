@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from bot.runtime import Runtime
 from bot.services import broadcasts, meetings
 from bot.services.validation import InvalidInputError
 from bot.web.api_auth import api_error, token_required
-from bot.web.context import runtime
+from bot.web.context import json_object, runtime
 from storage import audit
 from storage.db import transaction
 
@@ -32,8 +32,7 @@ BROADCAST_FIELDS = {
 
 
 def _body() -> dict[str, Any] | None:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else None
+    return json_object()
 
 
 def _audit(

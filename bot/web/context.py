@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from typing import Any
 
+from flask import Flask, current_app, request
+
+from bot.guard import UnacceptableError, parse_json
 from bot.runtime import Runtime
 
 EXTENSION = "townline"
@@ -22,3 +25,13 @@ def runtime_of(app: Flask) -> Runtime:
 def runtime() -> Runtime:
     """The runtime of the app handling the current request."""
     return runtime_of(current_app)
+
+
+def json_object() -> dict[str, Any] | None:
+    """The request's JSON object, or None when the body is not one (too deep, too big, not
+    JSON, not an object): callers answer 400, never a parser's RecursionError as a 500."""
+    try:
+        body = parse_json(request.get_data(cache=True))
+    except UnacceptableError:
+        return None
+    return body if isinstance(body, dict) else None

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.guard import UnacceptableError, bounded_int, in_range
 from storage.inbox import ResponseFilter
 
 TEXT_FILTERS = ("topic", "status", "language", "channel", "neighbourhood", "tag")
@@ -17,12 +18,12 @@ class FilterError(ValueError):
 
 
 def _day(value: str, name: str, zone: ZoneInfo) -> datetime:
-    """Midnight of a YYYY-MM-DD day in the agency's time zone."""
+    """Midnight of a YYYY-MM-DD day in the agency's time zone, between 2000 and 2100."""
     try:
         day = date.fromisoformat(value)
-    except ValueError as exc:
-        raise FilterError(f"{name} must be a date like 2026-11-24") from exc
-    return datetime.combine(day, time(0), zone)
+        return in_range(datetime.combine(day, time(0), zone), name)
+    except (ValueError, OverflowError) as exc:
+        raise FilterError(f"{name} must be a date like 2026-11-24, between 2000 and 2100") from exc
 
 
 def parse_filter(args: Mapping[str, str], timezone: str) -> ResponseFilter:
@@ -34,9 +35,10 @@ def parse_filter(args: Mapping[str, str], timezone: str) -> ResponseFilter:
     if end := args.get("to", "").strip():
         values["end"] = _day(end, "to", zone) + timedelta(days=1)
     if concern := args.get("concern", "").strip():
-        if not concern.isdigit():
-            raise FilterError("concern must be a concern id")
-        values["concern_id"] = int(concern)
+        try:
+            values["concern_id"] = bounded_int(concern, "concern")
+        except UnacceptableError as exc:
+            raise FilterError("concern must be a concern id") from exc
     if flag := args.get("flag", "").strip():
         if flag not in FLAGS:
             raise FilterError(f"flag must be one of {', '.join(FLAGS)}")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template
 from flask.typing import ResponseReturnValue
 
 from bot.conversation import receive
 from bot.events import Inbound
-from bot.web.context import runtime
+from bot.guard import storable
+from bot.web.context import json_object, runtime
 from channels.simulator import NAME, SimulatorChannel
 from storage import conversations, outbox
 from storage.db import transaction
@@ -36,7 +37,7 @@ def page() -> ResponseReturnValue:
 @bp.post("/simulator/send")
 def send() -> ResponseReturnValue:
     """Take one line from the pretend phone; replies arrive through the outbox."""
-    data = request.get_json(silent=True)
+    data = json_object()
     if not isinstance(data, dict):
         return jsonify(error="send JSON: {address, text}"), 400
     text = data.get("text", "")
@@ -48,7 +49,7 @@ def send() -> ResponseReturnValue:
     inbound = Inbound(
         channel=NAME,
         address=_address(data),
-        text=text,
+        text=storable(text),
         choice=choice,
         provider_id=f"sim-in-{uuid.uuid4().hex}",
     )
@@ -59,7 +60,7 @@ def send() -> ResponseReturnValue:
 @bp.post("/simulator/messages")
 def messages() -> ResponseReturnValue:
     """Replies sent to a pretend phone after an outbox id (POST keeps addresses out of logs)."""
-    data = request.get_json(silent=True)
+    data = json_object()
     if not isinstance(data, dict):
         return jsonify(error="send JSON: {address, after}"), 400
     address = _address(data)
