@@ -34,6 +34,7 @@ from bot import chat_events, conversation
 from bot.config import Settings
 from bot.guard import UnacceptableError, parse_json
 from bot.runtime import Runtime
+from channels import logsafe
 from channels.base import (
     FAILED,
     OPTED_OUT,
@@ -79,6 +80,7 @@ class TelegramChannel:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        logsafe.install()  # before the Bot logs its token-bearing URL
         self.webhook_secret = webhook_secret
         self.rate_per_second = rate_per_second
         base = (api_url or "https://api.telegram.org").rstrip("/")
