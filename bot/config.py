@@ -52,6 +52,14 @@ class Settings:
     languages: tuple[str, ...] = ("en", "es", "vi", "zh")
     quiet_hours: tuple[time, time] = (time(21, 0), time(8, 0))
     session_idle_minutes: int = 30
+    # Staff dashboard logins: ended after this long without a request, and this long after login.
+    staff_idle_minutes: int = 120
+    staff_session_hours: int = 12
+    # The resident simulator: "public" (anyone), "staff" (logged-in staff) or "off". None means
+    # the default: public on the embedded SQLite database (a laptop), staff-only otherwise.
+    simulator: str | None = None
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are believed (ProxyFix).
+    trusted_proxies: int = 0
     # Meeting reminders before the start: ISO 8601 durations, or "morning" (09:00 that day).
     reminder_offsets: tuple[str, ...] = ("P3D", "morning")
     flows_dir: Path | None = None
@@ -72,6 +80,13 @@ class Settings:
     def default_language(self) -> str:
         """The agency's first language answers anyone whose language is not yet known."""
         return self.languages[0]
+
+    @property
+    def simulator_mode(self) -> str:
+        """Who may use the simulator: an explicit setting, else by the database in use."""
+        if self.simulator:
+            return self.simulator
+        return "public" if self.database_url.startswith("sqlite") else "staff"
 
     def agency_for(self, language: str) -> str:
         """The agency's name as residents of this language know it."""
@@ -118,6 +133,29 @@ def _offsets(value: str | None) -> tuple[str, ...]:
     return offsets
 
 
+SIMULATOR_MODES = ("public", "staff", "off")
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
+    """A setting that must be one of a few words; unset means the default."""
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return None
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int, low: int = 0, high: int = 10**6) -> int:
+    """A whole-number setting within sane bounds; the message names the setting."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isascii() or not value.isdigit() or not low <= int(value) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+    return int(value)
+
+
 def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = None) -> Settings:
     """Read settings from the environment; `.env` in the working directory is honoured."""
     if env is None:
@@ -140,6 +178,10 @@ def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = 
         languages=_languages(env.get("TOWNLINE_LANGUAGES")),
         quiet_hours=parse_quiet_hours(env.get("TOWNLINE_QUIET_HOURS") or "21:00-08:00"),
         session_idle_minutes=int(env.get("TOWNLINE_SESSION_IDLE_MINUTES") or 30),
+        staff_idle_minutes=_count(env, "TOWNLINE_STAFF_IDLE_MINUTES", 120, 1, 7 * 24 * 60),
+        staff_session_hours=_count(env, "TOWNLINE_STAFF_SESSION_HOURS", 12, 1, 24 * 30),
+        simulator=_choice(env, "TOWNLINE_SIMULATOR", SIMULATOR_MODES),
+        trusted_proxies=_count(env, "TOWNLINE_TRUSTED_PROXIES", 0, 0, 5),
         reminder_offsets=_offsets(env.get("TOWNLINE_REMINDERS")),
         flows_dir=Path(flows_dir) if flows_dir else None,
         run_worker_in_process=_bool(env.get("TOWNLINE_IN_PROCESS_WORKER"), True),

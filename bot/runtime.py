@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from channels.base import Channel
 
 
+SIMULATOR = "simulator"
+
+
 @dataclass
 class Runtime:
     """Shared by the web app, the worker and the CLI; tests build one per test."""
@@ -35,6 +38,14 @@ class Runtime:
     def now(self) -> datetime:
         """The current time, from a clock tests can control."""
         return self.clock()
+
+    def hidden_channels(self) -> tuple[str, ...]:
+        """Channels left out of staff counts by default: the simulator, once real residents can
+        write (SMS or Telegram configured). On a laptop with only the simulator, it is all
+        there is to see; in production, staff's test conversations must not skew the picture.
+        """
+        real = any(name != SIMULATOR for name in self.channels)
+        return (SIMULATOR,) if real else ()
 
 
 def build_runtime(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime:

@@ -28,6 +28,7 @@ class ResponseFilter:
     concern_id: int | None = None
     tag: str | None = None
     flag: str | None = None  # "urgent" | "sensitive"
+    hide_channels: tuple[str, ...] = ()  # left out unless `channel` asks for one of them
 
 
 def _where(stmt: Any, f: ResponseFilter) -> Any:
@@ -41,6 +42,8 @@ def _where(stmt: Any, f: ResponseFilter) -> Any:
     ):
         if value is not None:
             stmt = stmt.where(column == value)
+    if f.hide_channels and f.channel is None:
+        stmt = stmt.where(col(Contact.channel).not_in(f.hide_channels))
     if f.start is not None:
         stmt = stmt.where(col(Response.created_at) >= f.start)
     if f.end is not None:

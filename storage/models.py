@@ -229,6 +229,9 @@ class StaffUser(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = _ts()
+    # Kept in each login session; raised on logout, password change and deactivation, which
+    # ends every session of the account at once (the cookie alone cannot be recalled).
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class LoginThrottle(SQLModel, table=True):
@@ -268,6 +271,7 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
+    expires_at: datetime | None = _ts()  # None: until revoked
 
 
 class Concern(SQLModel, table=True):

@@ -37,6 +37,21 @@ def update_user(session: Session, staff_id: int, **values: Any) -> None:
     )
 
 
+def end_sessions(session: Session, staff_id: int) -> None:
+    """Raise the account's session version: every login cookie issued before is refused."""
+    session.exec(  # type: ignore[call-overload]
+        update(StaffUser)
+        .where(col(StaffUser.id) == staff_id)
+        .values(session_version=col(StaffUser.session_version) + 1)
+    )
+
+
+def count_active_admins(session: Session) -> int:
+    """How many admins can still log in (the last one may not be demoted or deactivated)."""
+    stmt = select(StaffUser).where(StaffUser.role == "admin", col(StaffUser.active).is_(True))
+    return len(list(session.exec(stmt)))
+
+
 def list_users(session: Session) -> list[StaffUser]:
     """Every account, by email."""
     return list(session.exec(select(StaffUser).order_by(col(StaffUser.email))))

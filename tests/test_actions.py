@@ -89,6 +89,7 @@ def test_follow_ups_wait_for_allowed_hours_and_the_page_shows_delivery(
     draft = _draft(client, [en.id, es.id])
     post_form(client, draft + "/edit", {"title": "Patrols", "message_en": EN, "message_es": ES})
     clock.now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 22:00 in New York: quiet hours
+    log_in(client, "sam@city.gov")  # twelve hours on, the morning's login has ended
     post_form(client, draft + "/publish", {})
     Worker(rt).drain()
     assert {r.status for r in _follow_ups(rt)} == {"pending"}
@@ -99,6 +100,7 @@ def test_follow_ups_wait_for_allowed_hours_and_the_page_shows_delivery(
     with transaction(rt.db) as session:  # the SMS status callback writes these
         outbox.finish(session, rows[0].id, delivery_status="delivered")  # type: ignore[arg-type]
         outbox.finish(session, rows[1].id, delivery_status="undelivered")  # type: ignore[arg-type]
+    log_in(client, "sam@city.gov")  # back the next morning
     page = client.get(draft).get_data(as_text=True)
     assert "<strong>2</strong> recipients" in page
     assert "<strong>1</strong> delivered" in page

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from sqlmodel import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot.guard import has_unstorable
@@ -51,8 +53,7 @@ def create_staff(rt: Runtime, email: str, password: str, role: str, actor: str) 
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
     if "@" not in email or len(email) > MAX_EMAIL or has_unstorable(email):
         raise AccountError("give a valid email address")
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    _check_password(password)
     with transaction(rt.db) as session:
         if store.find_by_email(session, email) is not None:
             raise AccountError(f"an account for {email} already exists")
@@ -129,3 +130,104 @@ def login(rt: Runtime, email: str, password: str, ip: str) -> LoginResult:
 def _aware(value: datetime) -> datetime:
     """SQLite hands back naive UTC datetimes; make them comparable with the aware clock."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def list_staff(rt: Runtime) -> list[StaffUser]:
+    """Every account, by email."""
+    with transaction(rt.db) as session:
+        return store.list_users(session)
+
+
+def _account(session: Session, email: str) -> StaffUser:
+    user = store.find_by_email(session, email)
+    if user is None or user.id is None:
+        raise AccountError(f"there is no account for {email.strip().lower()}")
+    return user
+
+
+def _keeps_an_admin(session: Session, user: StaffUser, role: str, active: bool) -> None:
+    """Refuse a change that would leave nobody able to manage accounts."""
+    losing = user.role == "admin" and user.active and (role != "admin" or not active)
+    if losing and store.count_active_admins(session) <= 1:
+        raise AccountError(f"{user.email} is the last active admin; make another admin first")
+
+
+def _audit(
+    session: Session, rt: Runtime, actor: str, action: str, user: StaffUser, **detail: Any
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        at=rt.now(),
+        target="staff",
+        target_id=user.id,
+        detail={"email": user.email, **detail},
+    )
+
+
+def set_role(rt: Runtime, email: str, role: str, actor: str) -> StaffUser:
+    """Change what an account may do; its open sessions pick the new role up at once."""
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    with transaction(rt.db) as session:
+        user = _account(session, email)
+        _keeps_an_admin(session, user, role, user.active)
+        store.update_user(session, user.id, role=role)  # type: ignore[arg-type]
+        _audit(session, rt, actor, "staff.set_role", user, old=user.role, new=role)
+        session.refresh(user)
+        return user
+
+
+def set_active(rt: Runtime, email: str, active: bool, actor: str) -> StaffUser:
+    """Deactivate (ending every session at once) or reactivate an account."""
+    with transaction(rt.db) as session:
+        user = _account(session, email)
+        _keeps_an_admin(session, user, user.role, active)
+        store.update_user(session, user.id, active=active)  # type: ignore[arg-type]
+        if not active:
+            store.end_sessions(session, user.id)  # type: ignore[arg-type]
+        _audit(session, rt, actor, "staff.activate" if active else "staff.deactivate", user)
+        session.refresh(user)
+        return user
+
+
+def reset_password(rt: Runtime, email: str, password: str, actor: str) -> StaffUser:
+    """An admin sets a new password (the person forgot theirs); every session ends."""
+    _check_password(password)
+    with transaction(rt.db) as session:
+        user = _account(session, email)
+        store.update_user(session, user.id, password_hash=hash_password(password))  # type: ignore[arg-type]
+        store.end_sessions(session, user.id)  # type: ignore[arg-type]
+        _audit(session, rt, actor, "staff.reset_password", user)
+        session.refresh(user)
+        return user
+
+
+def change_password(rt: Runtime, staff_id: int, current: str, new: str) -> StaffUser:
+    """A person changes their own password; sessions elsewhere end (the caller renews its own)."""
+    _check_password(new)
+    with transaction(rt.db) as session:
+        user = store.get(session, staff_id)
+        if user is None or not user.active:
+            raise AccountError("this account can no longer log in")
+        if not check_password_hash(user.password_hash, current):
+            raise AccountError("the current password is not right")
+        store.update_user(session, staff_id, password_hash=hash_password(new))
+        store.end_sessions(session, staff_id)
+        _audit(session, rt, user.email, "staff.change_password", user)
+        session.refresh(user)
+        return user
+
+
+def end_sessions(rt: Runtime, staff_id: int) -> None:
+    """Log out everywhere: every cookie issued to this account stops working."""
+    with transaction(rt.db) as session:
+        store.end_sessions(session, staff_id)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    if has_unstorable(password) or len(password) > 1024:
+        raise AccountError("the password has characters that cannot be used")

@@ -35,19 +35,23 @@ def _week(at: datetime, zone: ZoneInfo) -> date:
     return local - timedelta(days=local.weekday())
 
 
-def chart_data(rt: Runtime) -> ChartData:
-    """Counts for the last twelve weeks; average feedback per week (None when nobody rated)."""
+def chart_data(rt: Runtime, include_simulated: bool = False) -> ChartData:
+    """Counts for the last twelve weeks; average feedback per week (None when nobody rated).
+
+    Simulated residents are counted only when asked, or when the simulator is the only channel.
+    """
     zone = ZoneInfo(rt.settings.timezone)
     now = rt.now()
     first = _week(now, zone) - timedelta(weeks=WEEKS - 1)
     since = datetime.combine(first, datetime.min.time(), zone)
     weeks = [first + timedelta(weeks=i) for i in range(WEEKS)]
+    hide = () if include_simulated else rt.hidden_channels()
     with transaction(rt.db) as session:
-        times = stats.topic_times(session, since)
-        languages = stats.counts(session, Response.language, since)
-        channels = stats.counts(session, Contact.channel, since)
-        places = stats.counts(session, Contact.neighbourhood, since)
-        ratings = stats.ratings(session, since, FEEDBACK_FLOW)
+        times = stats.topic_times(session, since, hide)
+        languages = stats.counts(session, Response.language, since, hide)
+        channels = stats.counts(session, Contact.channel, since, hide)
+        places = stats.counts(session, Contact.neighbourhood, since, hide)
+        ratings = stats.ratings(session, since, FEEDBACK_FLOW, hide)
     per_topic: dict[str, Counter[date]] = defaultdict(Counter)
     for topic, at in times:
         per_topic[topic or "none"][_week(at, zone)] += 1

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from bot.services import followups
 from bot.services.masking import mask_address
 from bot.web.auth import current_staff, staff_required
-from bot.web.context import runtime
+from bot.web.context import form_id, form_ids, runtime
 from storage import actions, audit, inbox
 from storage.db import transaction
 
@@ -48,15 +48,15 @@ def concern_page(concern_id: int) -> ResponseReturnValue:
 def new_action() -> ResponseReturnValue:
     """A draft on a concern's responses (or on checked responses), then the draft page."""
     rt = runtime()
-    concern_id = request.form.get("concern_id", "")
+    concern_id = form_id(request.form.get("concern_id"))
     with transaction(rt.db) as session:
-        if concern_id.isdigit():
-            concern = inbox.concern(session, int(concern_id))
+        if concern_id is not None:
+            concern = inbox.concern(session, concern_id)
             if concern is None:
                 abort(404)
-            ids, title = inbox.concern_response_ids(session, int(concern_id)), concern.title
+            ids, title = inbox.concern_response_ids(session, concern_id), concern.title
         else:
-            ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+            ids = form_ids(request.form.getlist("ids"))
             ids = [r.id for r, _ in inbox.by_ids(session, ids) if r.id is not None]
             title = ""
         if not ids:
@@ -69,7 +69,7 @@ def new_action() -> ResponseReturnValue:
             messages={},
             response_ids=ids,
             actor=_actor(),
-            concern_id=int(concern_id) if concern_id.isdigit() else None,
+            concern_id=concern_id,
         )
     return redirect(url_for("actions.action_page", action_id=action.id))
 
@@ -120,7 +120,7 @@ def edit_action(action_id: int) -> ResponseReturnValue:
     """Save a draft's title, messages and the sensitive responses included one by one."""
     rt = runtime()
     messages = {lang: request.form.get(f"message_{lang}", "") for lang in rt.settings.languages}
-    included = [int(v) for v in request.form.getlist("include") if v.isdigit()]
+    included = form_ids(request.form.getlist("include"))
     try:
         clean = followups.check_messages(rt, messages)
     except followups.FollowUpError as exc:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
+    flash,
     g,
     redirect,
     render_template,
@@ -37,18 +38,54 @@ bp = Blueprint(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Touching the session on every request would rewrite the cookie on every page; a minute's
+# precision is plenty for an idle limit counted in hours.
+SEEN_PRECISION_SECONDS = 60
+
+
 def current_staff() -> StaffUser | None:
-    """The logged-in, still active account, looked up once per request."""
+    """The logged-in, still active account, looked up once per request.
+
+    The cookie is signed but cannot be recalled, so it also carries the account's session
+    version and the login and last-seen times: a raised version (logout, password change,
+    deactivation) or an idle or absolute lifetime passed ends it, whatever the cookie says.
+    """
     if "staff" not in g:
-        user = None
-        staff_id = session.get("staff_id")
-        if isinstance(staff_id, int):
-            with transaction(runtime().db) as db:
-                user = store.get(db, staff_id)
-            if user is not None and not user.active:
-                user = None
-        g.staff = user
+        g.staff = _session_user()
     return g.staff  # type: ignore[no-any-return]
+
+
+def _session_user() -> StaffUser | None:
+    staff_id, version = session.get("staff_id"), session.get("v")
+    login_at, seen_at = session.get("at"), session.get("seen")
+    if not all(isinstance(v, int) for v in (staff_id, version, login_at, seen_at)):
+        if "staff_id" in session:
+            session.clear()
+        return None
+    settings = runtime().settings
+    now = int(runtime().now().timestamp())
+    expired = (
+        now - login_at >= settings.staff_session_hours * 3600
+        or now - seen_at >= settings.staff_idle_minutes * 60
+    )
+    user = None
+    if not expired:
+        with transaction(runtime().db) as db:
+            user = store.get(db, staff_id)
+    if user is None or not user.active or user.session_version != version:
+        session.clear()
+        return None
+    if now - seen_at >= SEEN_PRECISION_SECONDS:
+        session["seen"] = now
+    return user
+
+
+def start_session(user: StaffUser) -> None:
+    """A fresh session on login: nothing from before carries over."""
+    now = int(runtime().now().timestamp())
+    session.clear()
+    session.update(staff_id=user.id, v=user.session_version, at=now, seen=now)
+    g.staff = user
 
 
 def staff_required(role: str = "viewer") -> Callable[[F], F]:
@@ -69,13 +106,13 @@ def staff_required(role: str = "viewer") -> Callable[[F], F]:
     return decorate
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths, so the login form cannot bounce staff to another site."""
-    if target and target.startswith("/") and not target.startswith("//"):
+def same_site(target: str | None, fallback: str | None = None) -> str:
+    """Only same-site paths, so no form can bounce staff to another site (an open redirect)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
+        if not parts.scheme and not parts.netloc and "\\" not in target and target.isprintable():
             return target
-    return url_for("staff.inbox")
+    return fallback or url_for("staff.inbox")
 
 
 @bp.route("/staff/login", methods=["GET", "POST"])
@@ -93,16 +130,41 @@ def login() -> ResponseReturnValue:
     if result.user is None:
         error = "Wrong email or password."
         return render_template("staff/login.html", error=error, email=email), 401
-    session.clear()  # a fresh session on login: nothing from before carries over
-    session["staff_id"] = result.user.id
-    return redirect(_safe_next(request.form.get("next")))
+    start_session(result.user)
+    return redirect(same_site(request.form.get("next")))
 
 
 @bp.post("/staff/logout")
 def logout() -> ResponseReturnValue:
-    """Forget the login."""
+    """End this account's sessions everywhere (a shared computer, a lost phone)."""
+    user = current_staff()
+    if user is not None and user.id is not None:
+        accounts.end_sessions(runtime(), user.id)
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/staff/password", methods=["GET", "POST"])
+@staff_required("viewer")
+def password() -> ResponseReturnValue:
+    """Change one's own password; every other session of the account ends."""
+    user = current_staff()
+    assert user is not None
+    assert user.id is not None
+    if request.method == "GET":
+        return render_template("staff/password.html")
+    new = request.form.get("new_password", "")
+    if new != request.form.get("confirm_password", ""):
+        return render_template("staff/password.html", error="The new passwords differ."), 400
+    try:
+        changed = accounts.change_password(
+            runtime(), user.id, request.form.get("current_password", ""), new
+        )
+    except accounts.AccountError as exc:
+        return render_template("staff/password.html", error=f"{str(exc).capitalize()}."), 400
+    start_session(changed)  # this browser stays in, on the new version
+    flash("Your password is changed; you were logged out everywhere else.", "ok")
+    return redirect(url_for("staff.inbox"))
 
 
 @bp.app_context_processor

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 
-from bot.guard import UnacceptableError, parse_json
+from bot.guard import UnacceptableError, bounded_int, parse_json
 from bot.runtime import Runtime
 
 EXTENSION = "townline"
@@ -35,3 +35,20 @@ def json_object() -> dict[str, Any] | None:
     except UnacceptableError:
         return None
     return body if isinstance(body, dict) else None
+
+
+def form_id(value: str | None) -> int | None:
+    """A row id typed into a form or query string, or None when it cannot be one.
+
+    `str.isdigit` accepts "²" and 30-digit numbers, which then fail in `int()` or in the
+    database; an id is ASCII digits within the largest INTEGER a row can have.
+    """
+    try:
+        return bounded_int(value or "", "id", 1)
+    except UnacceptableError:
+        return None
+
+
+def form_ids(values: list[str]) -> list[int]:
+    """The usable ids among several form values (checkboxes), in order, others dropped."""
+    return [i for i in map(form_id, values) if i is not None]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.guard import UnacceptableError, bounded_int, in_range
+from bot.guard import UnacceptableError, bounded_int, has_unstorable, in_range
 from storage.inbox import ResponseFilter
 
 TEXT_FILTERS = ("topic", "status", "language", "channel", "neighbourhood", "tag")
@@ -26,10 +26,22 @@ def _day(value: str, name: str, zone: ZoneInfo) -> datetime:
         raise FilterError(f"{name} must be a date like 2026-11-24, between 2000 and 2100") from exc
 
 
-def parse_filter(args: Mapping[str, str], timezone: str) -> ResponseFilter:
-    """`from`/`to` are inclusive agency-local days; empty values mean no filter."""
+def parse_filter(
+    args: Mapping[str, str], timezone: str, hide_channels: tuple[str, ...] = ()
+) -> ResponseFilter:
+    """`from`/`to` are inclusive agency-local days; empty values mean no filter.
+
+    `hide_channels` (the simulator in production) stay out unless `simulated=include` or
+    `channel=` names one of them.
+    """
     zone = ZoneInfo(timezone)
     values: dict[str, object] = {name: args.get(name, "").strip() or None for name in TEXT_FILTERS}
+    for name in TEXT_FILTERS:
+        # No stored value holds a NUL; PostgreSQL would refuse even to compare with one.
+        if has_unstorable(args.get(name, "")):
+            raise FilterError(f"{name} holds characters no response can have (a NUL byte)")
+    if args.get("simulated", "").strip() != "include":
+        values["hide_channels"] = hide_channels
     if start := args.get("from", "").strip():
         values["start"] = _day(start, "from", zone)
     if end := args.get("to", "").strip():

@@ -20,8 +20,8 @@ from bot.services import review
 from bot.services.charts import chart_data
 from bot.services.export import csv_text, response_rows
 from bot.services.masking import mask_address
-from bot.web.auth import current_staff, staff_required
-from bot.web.context import runtime
+from bot.web.auth import current_staff, same_site, staff_required
+from bot.web.context import form_id, form_ids, runtime
 from bot.web.filters import FilterError, parse_filter
 from bot.web.svg import bar_chart, line_chart
 from storage import audit, inbox, outbox
@@ -41,7 +41,7 @@ def _actor() -> str:
 
 def _ids() -> list[int]:
     """Checked response ids from a form."""
-    return [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    return form_ids(request.form.getlist("ids"))
 
 
 @bp.get("/staff", endpoint="inbox")
@@ -50,15 +50,13 @@ def inbox_page() -> ResponseReturnValue:
     """Responses newest first, filtered; urgent and sensitive ones stand out."""
     rt = runtime()
     try:
-        filters = parse_filter(request.args, rt.settings.timezone)
+        filters = parse_filter(request.args, rt.settings.timezone, rt.hidden_channels())
     except FilterError as exc:
         flash(str(exc), "error")
-        filters = parse_filter({}, rt.settings.timezone)
+        filters = parse_filter({}, rt.settings.timezone, rt.hidden_channels())
     before = request.args.get("before", "")
     with transaction(rt.db) as session:
-        rows = inbox.page(
-            session, filters, before_id=int(before) if before.isdigit() else None, limit=PAGE
-        )
+        rows = inbox.page(session, filters, before_id=form_id(before), limit=PAGE)
         ids = [r.id for r, _ in rows if r.id is not None]
         tags = inbox.tags_for(session, ids)
         groups = inbox.concerns_for(session, ids)
@@ -75,6 +73,7 @@ def inbox_page() -> ResponseReturnValue:
         concerns=concerns,
         args=request.args,
         more=more,
+        hidden_channels=rt.hidden_channels(),
     )
 
 
@@ -96,7 +95,7 @@ def bulk() -> ResponseReturnValue:
                 rt,
                 ids,
                 _actor(),
-                concern_id=int(existing) if existing.isdigit() else None,
+                concern_id=form_id(existing),
                 title=request.form.get("concern_title", ""),
             )
             flash("Grouped into the concern.", "ok")
@@ -105,7 +104,7 @@ def bulk() -> ResponseReturnValue:
             abort(400, "unknown operation")
     except review.ReviewError as exc:
         flash(str(exc), "error")
-    return redirect(request.form.get("back") or url_for("staff.inbox"))
+    return redirect(same_site(request.form.get("back")))
 
 
 @bp.get("/staff/responses/<int:response_id>")
@@ -208,7 +207,7 @@ def audit_page() -> ResponseReturnValue:
     """Every staff change, newest first."""
     before = request.args.get("before", "")
     with transaction(runtime().db) as session:
-        entries = audit.recent(session, before_id=int(before) if before.isdigit() else None)
+        entries = audit.recent(session, before_id=form_id(before))
     return render_template("staff/audit.html", entries=entries)
 
 
@@ -216,9 +215,12 @@ def audit_page() -> ResponseReturnValue:
 @staff_required("viewer")
 def charts() -> ResponseReturnValue:
     """Responses per topic per week, language/channel mix, places and feedback scores."""
-    data = chart_data(runtime())
+    include = request.args.get("simulated") == "include"
+    data = chart_data(runtime(), include_simulated=include)
     return render_template(
         "staff/charts.html",
+        hidden_channels=runtime().hidden_channels(),
+        include_simulated=include,
         topics=line_chart(data.weeks, data.topics_by_week, "Responses per topic per week"),
         languages=bar_chart(data.languages, "Languages"),
         channels=bar_chart(data.channels, "Channels"),
