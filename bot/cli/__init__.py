@@ -2,6 +2,7 @@
 
 serve, worker, chat          bot.cli.serve
 export, db, flows            bot.cli.data
+db backup, db restore        bot.cli.backup
 triage                       bot.cli.triage
 staff, token                 bot.cli.staff
 telegram                     bot.cli.telegram
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import broadcast, data, serve, staff, telegram, triage
+from bot.cli import backup, broadcast, data, serve, staff, telegram, triage
 
 
 @click.group()
@@ -35,3 +36,5 @@ for command in (
     broadcast.broadcast,
 ):
     main.add_command(command)
+for command in (backup.db_backup, backup.db_restore):
+    data.db.add_command(command)
