@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,7 +42,7 @@ def create_app(
     # <int:...> in every route stops at the largest id a row can have: beyond it, 404.
     app.url_map.converters["int"] = BoundedInt
     app.config.update(
-        SECRET_KEY=settings.secret_key or _local_secret(Path(app.instance_path)),
+        SECRET_KEY=settings.signing_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(settings.public_url and settings.public_url.startswith("https")),
@@ -127,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         health,
         meetings,
+        privacy,
         public,
         simulator,
         staff,
@@ -142,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(privacy.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_meetings.bp)
     for api_bp in (api.bp, api_meetings.bp):
@@ -165,15 +165,3 @@ def _local_time(zone_name: str) -> Callable[[datetime | None, str], str]:
         return value.astimezone(zone).strftime(fmt)
 
     return local
-
-
-def _local_secret(instance: Path) -> str:
-    """On a laptop with no SECRET_KEY, keep a random one in the instance folder."""
-    path = instance / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time
@@ -60,6 +61,12 @@ class Settings:
     simulator: str | None = None
     # Reverse proxies in front of the app whose X-Forwarded-* headers are believed (ProxyFix).
     trusted_proxies: int = 0
+    # Retention: how long a response stays linked to the address it came from (0: forever), and
+    # how long the verbatim words are kept (None: kept). Told to residents with PRIVACY.
+    retain_contact_days: int = 365
+    retain_words_days: int | None = None
+    # Said with PRIVACY only when the agency declares it true (TOWNLINE_NO_IMMIGRATION_QUESTIONS).
+    no_immigration_questions: bool = False
     # Meeting reminders before the start: ISO 8601 durations, or "morning" (09:00 that day).
     reminder_offsets: tuple[str, ...] = ("P3D", "morning")
     flows_dir: Path | None = None
@@ -88,6 +95,11 @@ class Settings:
             return self.simulator
         return "public" if self.database_url.startswith("sqlite") else "staff"
 
+    @property
+    def signing_key(self) -> str:
+        """SECRET_KEY, or on a laptop the instance's own random key: signs cookies, keys hashes."""
+        return self.secret_key or local_secret(self.instance.resolve())
+
     def agency_for(self, language: str) -> str:
         """The agency's name as residents of this language know it."""
         return self.agency_names.get(language) or self.agency_name
@@ -95,6 +107,18 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed: tests and the CLI use it instead of mutating."""
         return replace(self, **changes)
+
+
+def local_secret(instance: Path) -> str:
+    """On a laptop with no SECRET_KEY, a random one kept in the instance folder (0600)."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
 
 
 def _languages(value: str | None) -> tuple[str, ...]:
@@ -182,6 +206,13 @@ def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = 
         staff_session_hours=_count(env, "TOWNLINE_STAFF_SESSION_HOURS", 12, 1, 24 * 30),
         simulator=_choice(env, "TOWNLINE_SIMULATOR", SIMULATOR_MODES),
         trusted_proxies=_count(env, "TOWNLINE_TRUSTED_PROXIES", 0, 0, 5),
+        retain_contact_days=_count(env, "TOWNLINE_RETAIN_CONTACT_DAYS", 365, 0, 36500),
+        retain_words_days=(
+            _count(env, "TOWNLINE_RETAIN_WORDS_DAYS", 0, 1, 36500)
+            if (env.get("TOWNLINE_RETAIN_WORDS_DAYS") or "").strip().lower() not in ("", "keep")
+            else None
+        ),
+        no_immigration_questions=_bool(env.get("TOWNLINE_NO_IMMIGRATION_QUESTIONS"), False),
         reminder_offsets=_offsets(env.get("TOWNLINE_REMINDERS")),
         flows_dir=Path(flows_dir) if flows_dir else None,
         run_worker_in_process=_bool(env.get("TOWNLINE_IN_PROCESS_WORKER"), True),

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from bot import engine, linking
 from bot.events import (
     ContactView,
+    EraseMe,
     Event,
     Inbound,
     LinkContact,
@@ -28,6 +29,7 @@ from bot.events import (
     TagConversation,
 )
 from bot.runtime import Runtime
+from bot.services import privacy
 from storage import conversations as store
 from storage import links, outbox
 from storage import meetings as meeting_store
@@ -67,6 +69,12 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
     now = inbound.received_at or rt.now()
     contact = store.get_or_create_contact(session, inbound.channel, inbound.address, now)
     assert contact.id is not None
+    if contact.opted_out_at is None and privacy.is_marked(
+        rt, session, inbound.channel, inbound.address
+    ):
+        # This address said STOP, then had its data erased: STOP still holds until START.
+        store.update_contact(session, contact.id, opted_out_at=now)
+        contact.opted_out_at = now
     message_id = store.record_inbound(
         session,
         contact_id=contact.id,
@@ -86,6 +94,7 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
         agency=rt.settings.agency_name,
         agency_names=rt.settings.agency_names,
         contact=rt.settings.contact,
+        privacy=privacy.facts(rt),
         now=now,
         idle=timedelta(minutes=rt.settings.session_idle_minutes),
         conversation_id=uuid.uuid4().hex,
@@ -147,7 +156,11 @@ def _apply(
     opted_out = contact.opted_out_at is not None
     reply_kind = "reply"
     for event in events:
-        if isinstance(event, RecordResponse):
+        if isinstance(event, EraseMe):
+            # Before the confirmation is queued: it must survive, and it is the last message
+            # this address gets (the worker's job removes the address once it has gone).
+            privacy.erase(rt, session, contact.id, actor="resident")
+        elif isinstance(event, RecordResponse):
             store.add_response(
                 session,
                 contact_id=contact.id,
@@ -182,6 +195,7 @@ def _apply(
                 store.update_contact(session, contact.id, opted_out_at=now)
             else:  # START also ends a block: the resident is writing to us again
                 store.update_contact(session, contact.id, opted_out_at=None, blocked_at=None)
+                privacy.forget_mark(rt, session, contact.channel, contact.address)
             if opted_out:
                 reply_kind = "opt_out"
                 # A linked resident's follow-ups stay: the worker routes them to another channel.

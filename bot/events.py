@@ -184,8 +184,17 @@ class RecordRsvp:
     text: str
 
 
+@dataclass(frozen=True)
+class EraseMe:
+    """The resident confirmed DELETE MY DATA: erase their details and words (not what is on
+    legal hold); the confirmation that follows is the last message to their address."""
+
+    name: ClassVar[str] = "erase_me"
+
+
 Event = (
-    Reply
+    EraseMe
+    | Reply
     | RecordResponse
     | TagConversation
     | SetLanguage

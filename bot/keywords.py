@@ -16,7 +16,7 @@ from flows.phrases import fold, prepare
 from flows.triage import Triage
 
 # Groups that are requests: "menu please" and "español por favor" are still the request.
-RELAXED_GROUPS = frozenset({"help", "menu", "language", "telegram"})
+RELAXED_GROUPS = frozenset({"help", "menu", "language", "telegram", "privacy", "erase"})
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,10 @@ KEYWORD_GROUPS = (
     "greeting",
     "thanks",
     "telegram",
+    "privacy",
+    "erase",
 )
-PLACEHOLDERS = {"agency", "title", "when", "where", "count", "link", "contact"}
+PLACEHOLDERS = {"agency", "title", "when", "where", "count", "link", "contact", "days", "url"}
 
 
 class FlowError(ValueError):

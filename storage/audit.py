@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.models import AuditEntry
@@ -34,3 +35,23 @@ def recent(session: Session, limit: int = 200, before_id: int | None = None) -> 
     if before_id is not None:
         stmt = stmt.where(col(AuditEntry.id) < before_id)
     return list(session.exec(stmt))
+
+
+def last_at(session: Session, action: str) -> datetime | None:
+    """When an action was last recorded (the daily retention job reads its own last run)."""
+    stmt = select(AuditEntry.at).where(AuditEntry.action == action)
+    return session.exec(stmt.order_by(col(AuditEntry.at).desc()).limit(1)).first()
+
+
+def count_since(
+    session: Session, action: str, since: datetime, exclude_actor: str | None = None
+) -> int:
+    """How many times an action was recorded since a moment (the public privacy figures)."""
+    stmt = (
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == action, col(AuditEntry.at) >= since)
+    )
+    if exclude_actor is not None:
+        stmt = stmt.where(AuditEntry.actor != exclude_actor)
+    return int(session.exec(stmt).one())  # type: ignore[call-overload]

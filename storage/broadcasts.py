@@ -29,7 +29,9 @@ def audience(
     A resident with no language yet counts as speaking the agency's default language.
     """
     query = select(Contact.id, Contact.channel, Contact.language).where(
-        col(Contact.opted_out_at).is_(None), col(Contact.unreachable_at).is_(None)
+        col(Contact.opted_out_at).is_(None),
+        col(Contact.unreachable_at).is_(None),
+        col(Contact.erased_at).is_(None),  # erased (or retention's anonymous) rows: no address
     )
     if languages:
         query = query.where(func.coalesce(Contact.language, default_language).in_(languages))

@@ -171,3 +171,9 @@ def list_responses(session: Session, limit: int | None = None) -> list[tuple[Res
 def count_rows(session: Session, model: Any) -> int:
     """How many rows a table holds (health checks and tests)."""
     return int(session.exec(select(func.count()).select_from(model)).one())
+
+
+def is_erased(session: Session, contact_id: int) -> bool:
+    """Whether a contact's data has been erased (or cut loose by retention)."""
+    erased = session.exec(select(Contact.erased_at).where(Contact.id == contact_id)).first()
+    return erased is not None

@@ -85,6 +85,7 @@ def reminder_audience(meeting: Meeting) -> Select[Any]:
         col(Contact.reminder_consent).is_(True),
         col(Contact.opted_out_at).is_(None),
         col(Contact.unreachable_at).is_(None),
+        col(Contact.erased_at).is_(None),
     )
     if meeting.neighbourhood:
         query = query.where(

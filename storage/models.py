@@ -68,6 +68,11 @@ class Contact(SQLModel, table=True):
     # One resident, several channels: a linked contact points at the resident's first contact.
     resident_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
     blocked_at: datetime | None = _ts()  # the resident blocked the bot (Telegram), until unblocked
+    # Erased at the resident's request ("request") or cut loose by retention ("retention"): the
+    # address is gone (or goes once the last message to it is sent); language and neighbourhood
+    # stay as coarse aggregates for the charts and the public page.
+    erased_at: datetime | None = _ts()
+    erased_reason: str | None = Field(default=None, max_length=16)
 
 
 class Message(SQLModel, table=True):
@@ -125,6 +130,14 @@ class Response(SQLModel, table=True):
     urgent: bool = False
     sensitive: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The words were removed ("request": the resident asked; "retention": their time was up);
+    # the row stays so counts do not jump.
+    erased_at: datetime | None = _ts()
+    erased_reason: str | None = Field(default=None, max_length=16)
+    # A records request or litigation: exempt from retention and erasure until released.
+    legal_hold_at: datetime | None = _ts()
+    # The resident asked for erasure while this was on hold: staff see it on the response.
+    erasure_requested_at: datetime | None = _ts()
 
 
 class Outbox(SQLModel, table=True):
@@ -280,6 +293,22 @@ class Concern(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)
     created_by: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    legal_hold_at: datetime | None = _ts()  # holds every response grouped into it
+
+
+class OptOutMark(SQLModel, table=True):
+    """A keyed hash of an address that said STOP and was then erased.
+
+    Erasure removes the address, but STOP must still be honoured if the same phone writes
+    again or is added to an audience: the HMAC (keyed with SECRET_KEY) can be checked against
+    an address without the address being kept.
+    """
+
+    __tablename__ = "opt_out_mark"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -5,6 +5,7 @@ export, db, flows            bot.cli.data
 db backup, db restore        bot.cli.backup
 triage                       bot.cli.triage
 staff, token                 bot.cli.staff
+retention                    bot.cli.privacy
 telegram                     bot.cli.telegram
 broadcast                    bot.cli.broadcast
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import backup, broadcast, data, serve, staff, telegram, triage
+from bot.cli import backup, broadcast, data, privacy, serve, staff, telegram, triage
 
 
 @click.group()
@@ -34,6 +35,7 @@ for command in (
     staff.staff,
     staff.token,
     broadcast.broadcast,
+    privacy.retention,
 ):
     main.add_command(command)
 for command in (backup.db_backup, backup.db_restore):

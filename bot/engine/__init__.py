@@ -30,13 +30,14 @@ from bot.engine.context import (
     STEP,
     TOPIC,
     Context,
+    PrivacyFacts,
     Turn,
     World,
     is_active,
 )
 from bot.events import ContactView, Inbound
 
-__all__ = ["ACTIVE_STAGES", "Turn", "World", "handle", "is_active"]
+__all__ = ["ACTIVE_STAGES", "PrivacyFacts", "Turn", "World", "handle", "is_active"]
 
 
 def handle(inbound: Inbound, contact: ContactView, state: dict[str, Any], world: World) -> Turn:
@@ -51,6 +52,11 @@ def handle(inbound: Inbound, contact: ContactView, state: dict[str, Any], world:
         return commands.start(ctx)
     if ctx.reading.safety:
         return safety.reply(ctx)
+    # Privacy questions and erasure are answered even after STOP: a resident's own data.
+    if "pending_erase" in ctx.state:
+        return commands.answer_erase(ctx)
+    if (turn := commands.ask_erase(ctx) or commands.privacy(ctx)) is not None:
+        return turn
     if ctx.contact.opted_out:  # silence until START; HELP is still answered
         return commands.help_(ctx) if commands.is_help(ctx) else ctx.finish()
     if commands.is_help(ctx):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.engine import languages, linking, topics
 from bot.engine.context import IDLE, LISTENING, TOPIC, Context, Turn
-from bot.events import SetOptOut
+from bot.events import EraseMe, ReplyChoice, SetOptOut
 
 
 def is_stop(ctx: Context) -> bool:
@@ -84,3 +84,86 @@ def menu(ctx: Context) -> Turn:
     ctx.state["has_opening"] = False
     topics.ask_topic(ctx, "menu_question")
     return ctx.finish(touch=True)
+
+
+# ---- privacy: what happens to the words, and erasure on request ------------------------------
+def _said_in(ctx: Context, group: str, command: str) -> bool:
+    """Whether the message is one of a group's words; if so, answer in that word's language."""
+    hit = ctx.kw.exact(group, ctx.text)
+    if hit is None:
+        return False
+    languages.choose(ctx, allow_detection=False, command=command)
+    if hit.language and hit.language in ctx.catalog.languages:
+        ctx.lang = hit.language  # "PRIVACIDAD" is answered in Spanish, this once
+    return True
+
+
+def privacy(ctx: Context) -> Turn | None:
+    """PRIVACY (and "who reads this?"): who reads, what is kept and for how long, records law.
+
+    Every figure comes from the agency's settings (World.privacy), so what residents are told
+    is what the retention job does.
+    """
+    if not _said_in(ctx, "privacy", "privacy"):
+        return None
+    facts = ctx.world.privacy
+    if facts is None:
+        ctx.say("privacy_unset")
+        return ctx.finish(touch=ctx.active and not ctx.contact.opted_out)
+    parts = [ctx.msg("privacy")]
+    if facts.contact_days:
+        parts.append(ctx.msg("privacy_number_days", days=str(facts.contact_days)))
+    else:
+        parts.append(ctx.msg("privacy_number_kept"))
+    if facts.words_days:
+        parts.append(ctx.msg("privacy_words_days", days=str(facts.words_days)))
+    parts.append(ctx.msg("privacy_records"))
+    if facts.no_immigration_questions:
+        parts.append(ctx.msg("privacy_immigration"))
+    parts.append(ctx.msg("privacy_delete"))
+    if facts.url:
+        parts.append(ctx.msg("privacy_more", url=facts.url))
+    ctx.say_text(_joined(ctx.lang, parts))
+    return ctx.finish(touch=ctx.active and not ctx.contact.opted_out)
+
+
+def _joined(language: str, parts: list[str]) -> str:
+    """Sentences joined as the language writes them (Chinese needs no spaces)."""
+    return ("" if language.startswith("zh") else " ").join(parts)
+
+
+def ask_erase(ctx: Context) -> Turn | None:
+    """DELETE MY DATA: say what will go and what stays, and ask once."""
+    if not _said_in(ctx, "erase", "erase"):
+        return None
+    ctx.state["pending_erase"] = ctx.lang  # the answer comes in the language of the question
+    ctx.say("erase_confirm", _yes_no(ctx))
+    return ctx.finish(touch=True)
+
+
+def _yes_no(ctx: Context) -> tuple[ReplyChoice, ...]:
+    return (
+        ReplyChoice("1", ctx.msg("choice_yes"), "yes"),
+        ReplyChoice("2", ctx.msg("choice_no"), "no"),
+    )
+
+
+def answer_erase(ctx: Context) -> Turn:
+    """Yes erases at once (the confirmation is the last message to this address); anything
+    else keeps everything and says so."""
+    asked_in = ctx.state.pop("pending_erase", None)
+    languages.choose(ctx, allow_detection=False)
+    if isinstance(asked_in, str) and asked_in in ctx.catalog.languages:
+        ctx.lang = asked_in
+    picked = ctx.pick(_yes_no(ctx))
+    yes = (picked is not None and picked.value == "yes") or (
+        ctx.inbound.choice is None
+        and (ctx.kw.exact("yes", ctx.text) is not None or ctx.kw.exact("erase", ctx.text))
+    )
+    if not yes:
+        ctx.say("erase_cancelled")
+        return ctx.finish(touch=ctx.active)
+    ctx.events.append(EraseMe())
+    ctx.say("erased")
+    ctx.state = {"stage": IDLE}
+    return ctx.finish()

@@ -60,6 +60,17 @@ class World:
     link_code_ok: bool = False  # the link code in play (opened with, or awaiting yes) is usable
     agency_names: Mapping[str, str] = field(default_factory=dict)  # the agency's name, by language
     contact: str = ""  # a person to reach (phone or web address), said with HELP
+    privacy: PrivacyFacts | None = None  # the agency's own values, said with PRIVACY
+
+
+@dataclass(frozen=True)
+class PrivacyFacts:
+    """What PRIVACY tells a resident, from the agency's settings (never made up by the flow)."""
+
+    contact_days: int  # 0: kept as long as the line runs
+    words_days: int | None  # None: kept
+    no_immigration_questions: bool
+    url: str  # the full /privacy page, or "" when the line has no public address
 
 
 @dataclass

@@ -74,7 +74,7 @@ def plan(rt: Runtime, session: Session, action: Action) -> Plan:
         if not response.follow_up_consent:
             result.no_consent += 1
             continue
-        if contact.opted_out_at is not None or contact.unreachable_at is not None:
+        if contact.opted_out_at or contact.unreachable_at or contact.erased_at:
             result.opted_out += 1
             continue
         entry = grouped.setdefault(

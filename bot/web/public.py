@@ -32,7 +32,7 @@ def page_language(rt: Runtime) -> str:
     return request.accept_languages.best_match(languages) or rt.settings.default_language
 
 
-def _words(rt: Runtime, lang: str) -> dict[str, Any]:
+def words(rt: Runtime, lang: str) -> dict[str, Any]:
     """What every public template needs: its words, the languages, the agency's name."""
     agency = rt.settings.agency_for(lang)
     return {
@@ -49,7 +49,7 @@ def _words(rt: Runtime, lang: str) -> dict[str, Any]:
 def home() -> ResponseReturnValue:
     """A short page that says what the line is and where to go next."""
     rt = runtime()
-    return render_template("public/home.html", **_words(rt, page_language(rt)))
+    return render_template("public/home.html", **words(rt, page_language(rt)))
 
 
 @bp.get("/you-said-we-did")
@@ -83,4 +83,4 @@ def you_said_we_did() -> ResponseReturnValue:
             for m, g in groupby(items, key=lambda i: i["month"])
         )
     ]
-    return render_template("public/you_said_we_did.html", months=months, **_words(rt, lang))
+    return render_template("public/you_said_we_did.html", months=months, **words(rt, lang))
