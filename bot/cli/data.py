@@ -12,18 +12,59 @@ import click
 from bot.cli.common import runtime
 
 
+def _region(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An ISO country libphonenumber knows ("US", "MX"), upper-cased."""
+    from phonenumbers import SUPPORTED_REGIONS
+
+    region = value.upper()
+    if region not in SUPPORTED_REGIONS:
+        raise click.BadParameter(f"{value!r} is not a country code such as US, MX or VN")
+    return region
+
+
 @click.command("export")
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
 )
-def export(fmt: str) -> None:
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="A release copy for a records request: phone numbers, e-mails, handles and house "
+    "numbers masked in residents' words, sensitive disclosures withheld, days not times. "
+    "Recorded in the audit log as records.release.",
+)
+@click.option(
+    "--region",
+    default="US",
+    show_default=True,
+    callback=_region,
+    help="With --redact: the country whose phone numbers residents write without +country.",
+)
+def export(fmt: str, redact: bool, region: str) -> None:
     """Write stored responses to standard output."""
     from bot.services.export import response_rows
+    from storage import audit
+    from storage.db import transaction
     from storage.migrate import upgrade
 
     rt = runtime()
-    upgrade(rt.db)
-    write_rows(response_rows(rt), fmt, sys.stdout)
+    try:
+        upgrade(rt.db)
+        rows = response_rows(rt, redacted=redact, region=region)
+        if redact:
+            # Counted before the copy leaves: a release that is written down but cut short is
+            # better than one that left and was never counted.
+            with transaction(rt.db) as session:
+                audit.record(
+                    session,
+                    actor="cli",
+                    action="records.release",
+                    at=rt.now(),
+                    detail={"rows": len(rows), "redacted": True, "format": fmt, "region": region},
+                )
+    finally:
+        rt.db.dispose()  # close pooled connections before the command returns
+    write_rows(rows, fmt, sys.stdout)
 
 
 def write_rows(rows: list[dict[str, Any]], fmt: str, out: TextIO) -> None:

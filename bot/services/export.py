@@ -6,8 +6,10 @@ import csv
 import io
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.runtime import Runtime
+from bot.services.redact import DEFAULT_REGION, redact
 from storage import inbox
 from storage.db import transaction
 
@@ -26,17 +28,29 @@ FIELDS = [
     "urgent",
     "sensitive",
 ]
+# What a redacted row says instead of the words of a conversation flagged sensitive (a
+# disclosure of self-harm, domestic or sexual violence): masking numbers is not enough there,
+# the story itself can name the writer to the person they wrote about.
+WITHHELD = "[withheld: sensitive]"
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def response_rows(
-    rt: Runtime, start: datetime | None = None, end: datetime | None = None
+    rt: Runtime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    redacted: bool = False,
+    region: str = DEFAULT_REGION,
 ) -> list[dict[str, Any]]:
-    """Stored responses (all, or from `start` up to `end`), oldest first, with no address."""
+    """Stored responses (all, or from `start` up to `end`), oldest first, with no address.
+
+    `redacted` makes the release copy for a records request (see `release_row`); `region` is
+    the country whose national phone numbering residents' numbers are read in.
+    """
     with transaction(rt.db) as session:
         pairs = inbox.in_range(session, start, end)
-        return [
+        rows = [
             {
                 "id": response.id,
                 "created_at": response.created_at.isoformat(),
@@ -54,6 +68,36 @@ def response_rows(
             }
             for response, contact in pairs
         ]
+    if not redacted:
+        return rows
+    zone = ZoneInfo(rt.settings.timezone)
+    return [release_row(row, zone, region) for row in rows]
+
+
+def release_row(row: dict[str, Any], zone: ZoneInfo, region: str) -> dict[str, Any]:
+    """One exported row made fit for release to the public, keeping FIELDS and their meaning.
+
+    - `text` and `place` have phone numbers, e-mails, handles and house/flat numbers masked
+      (`bot.services.redact`): the words and the street stay, the resident does not.
+    - A row flagged `sensitive` has its `text` and `place` withheld: a disclosure of violence
+      or self-harm can identify its writer by its story alone, whatever is masked in it.
+    - `created_at` becomes the day, in the agency's time zone: an exact second can be matched
+      against a phone's sent messages or a carrier's log to find who wrote.
+    - Kept: `id` (so the agency can say which record a line is; it leads to nothing outside the
+      agency), the channel, language, topic, status, flags and consent (what the line is about,
+      not who). The contact and its address were never in an export.
+    """
+    out = dict(row)
+    out["created_at"] = (
+        datetime.fromisoformat(row["created_at"]).astimezone(zone).date().isoformat()
+    )
+    if row["sensitive"]:
+        out["text"] = WITHHELD
+        out["place"] = WITHHELD if row["place"] else row["place"]
+        return out
+    out["text"] = redact(row["text"], region) if row["text"] else row["text"]
+    out["place"] = redact(row["place"], region) if row["place"] else row["place"]
+    return out
 
 
 def spreadsheet_safe(value: Any) -> Any:
