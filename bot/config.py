@@ -67,6 +67,16 @@ class Settings:
     retain_words_days: int | None = None
     # Said with PRIVACY only when the agency declares it true (TOWNLINE_NO_IMMIGRATION_QUESTIONS).
     no_immigration_questions: bool = False
+    # Machine translation for staff: off unless the agency names a provider (residents' words
+    # leave the server only then). "libretranslate" or "deepl".
+    translate: str | None = None
+    libretranslate_url: str | None = None
+    libretranslate_key: str | None = None
+    deepl_auth_key: str | None = None
+    deepl_server_url: str | None = None
+    staff_language: str = "en"
+    send_unreviewed_translations: bool = False
+    translate_monthly_chars: int = 500_000  # a budget; 0 means no limit
     # Meeting reminders before the start: ISO 8601 durations, or "morning" (09:00 that day).
     reminder_offsets: tuple[str, ...] = ("P3D", "morning")
     flows_dir: Path | None = None
@@ -158,6 +168,7 @@ def _offsets(value: str | None) -> tuple[str, ...]:
 
 
 SIMULATOR_MODES = ("public", "staff", "off")
+TRANSLATORS = ("libretranslate", "deepl", "off")
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
@@ -213,6 +224,14 @@ def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = 
             else None
         ),
         no_immigration_questions=_bool(env.get("TOWNLINE_NO_IMMIGRATION_QUESTIONS"), False),
+        translate=_choice(env, "TOWNLINE_TRANSLATE", TRANSLATORS),
+        libretranslate_url=(env.get("LIBRETRANSLATE_URL") or "").rstrip("/") or None,
+        libretranslate_key=env.get("LIBRETRANSLATE_API_KEY") or None,
+        deepl_auth_key=env.get("DEEPL_AUTH_KEY") or None,
+        deepl_server_url=(env.get("DEEPL_SERVER_URL") or "").rstrip("/") or None,
+        staff_language=(env.get("TOWNLINE_STAFF_LANGUAGE") or "en").strip().lower(),
+        send_unreviewed_translations=_bool(env.get("TOWNLINE_SEND_UNREVIEWED_TRANSLATIONS"), False),
+        translate_monthly_chars=_count(env, "TOWNLINE_TRANSLATE_MONTHLY_CHARS", 500_000, 0, 10**10),
         reminder_offsets=_offsets(env.get("TOWNLINE_REMINDERS")),
         flows_dir=Path(flows_dir) if flows_dir else None,
         run_worker_in_process=_bool(env.get("TOWNLINE_IN_PROCESS_WORKER"), True),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
@@ -60,6 +61,17 @@ def update_text(session: Session, action_id: int, title: str, messages: dict[str
         update(Action)
         .where(col(Action.id) == action_id, col(Action.status) == "draft")
         .values(title=title, messages=dict(messages))
+    )
+
+
+def update_messages(
+    session: Session, action_id: int, *, messages: dict[str, str], drafts: dict[str, Any]
+) -> None:
+    """Replace a draft's messages and its machine-drafted languages' review state."""
+    session.exec(  # type: ignore[call-overload]
+        update(Action)
+        .where(col(Action.id) == action_id, col(Action.status) == "draft")
+        .values(messages=dict(messages), drafts=dict(drafts))
     )
 
 

@@ -7,11 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.db import dialect_insert
-from storage.models import Concern, ConcernResponse, Contact, Response, ResponseTag
+from storage.models import (
+    Concern,
+    ConcernResponse,
+    Contact,
+    Response,
+    ResponseTag,
+    Translation,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,7 @@ class ResponseFilter:
     tag: str | None = None
     flag: str | None = None  # "urgent" | "sensitive"
     hide_channels: tuple[str, ...] = ()  # left out unless `channel` asks for one of them
+    q: str | None = None  # words in the response or in its translation (case-insensitive)
 
 
 def _where(stmt: Any, f: ResponseFilter) -> Any:
@@ -60,6 +68,22 @@ def _where(stmt: Any, f: ResponseFilter) -> Any:
     if f.tag is not None:
         tagged = select(ResponseTag.response_id).where(ResponseTag.tag == f.tag)
         stmt = stmt.where(col(Response.id).in_(tagged))
+    if f.q:
+        pattern = (
+            "%" + f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        in_translation = select(Translation.response_id).where(
+            or_(
+                func.lower(col(Translation.text)).like(pattern, escape="\\"),
+                func.lower(col(Translation.corrected_text)).like(pattern, escape="\\"),
+            )
+        )
+        stmt = stmt.where(
+            or_(
+                func.lower(col(Response.text)).like(pattern, escape="\\"),
+                col(Response.id).in_(in_translation),
+            )
+        )
     return stmt
 
 

@@ -312,6 +312,38 @@ class OptOutMark(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class Translation(SQLModel, table=True):
+    """A machine translation of a response for staff, stored once (never billed twice).
+
+    The resident's own words stay verbatim and primary on the response; this sits beside them.
+    A hand correction by staff wins over the machine's text and is audited.
+    """
+
+    __tablename__ = "translation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", unique=True)
+    language: str = Field(max_length=16)  # the staff language it is in
+    source_language: str | None = Field(default=None, max_length=16)
+    text: str = ""
+    provider: str = Field(max_length=32)
+    status: str = Field(default="done", max_length=16)  # done | refused (the provider can't)
+    error: str | None = Field(default=None, max_length=300)
+    corrected_text: str | None = None
+    corrected_by: str | None = Field(default=None, max_length=300)
+    corrected_at: datetime | None = _ts()
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TranslationUsage(SQLModel, table=True):
+    """Characters sent to the provider per month, against TOWNLINE_TRANSLATE_MONTHLY_CHARS."""
+
+    __tablename__ = "translation_usage"
+
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM
+    characters: int = 0
+
+
 class ConcernResponse(SQLModel, table=True):
     """A response's place in a concern; a response belongs to at most one concern."""
 
@@ -339,6 +371,11 @@ class Action(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)
     messages: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Machine-drafted languages: {lang: {"source": "en", "provider": "deepl", "reviewed": false}};
+    # the text itself is in `messages`. A draft must be reviewed before it is sent.
+    drafts: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     concern_id: int | None = Field(default=None, foreign_key="concern.id", index=True)
     topic: str | None = Field(default=None, max_length=64)
     status: str = Field(default="draft", max_length=16)  # "draft" | "published"

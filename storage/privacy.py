@@ -38,6 +38,7 @@ from storage.models import (
     Outbox,
     Response,
     Rsvp,
+    Translation,
 )
 
 REQUEST = "request"
@@ -146,7 +147,21 @@ def erase_contacts(
             erased_reason=reason,
         )
     )
+    _blank_translations(session)
     return Erased(len(ids), int(erased or 0), held)
+
+
+def _blank_translations(session: Session) -> None:
+    """Erased words take their translations (and staff corrections) with them."""
+    erased = select(Response.id).where(col(Response.erased_at).is_not(None))
+    session.exec(  # type: ignore[call-overload]
+        update(Translation)
+        .where(
+            col(Translation.response_id).in_(erased),
+            or_(Translation.text != "", col(Translation.corrected_text).is_not(None)),
+        )
+        .values(text="", corrected_text=None)
+    )
 
 
 def wipe_addresses(session: Session) -> int:
@@ -311,6 +326,7 @@ def remove_words_before(session: Session, cutoff: datetime, now: datetime) -> in
     session.exec(  # type: ignore[call-overload]
         update(Rsvp).where(col(Rsvp.updated_at) < cutoff).values(text="")
     )
+    _blank_translations(session)
     return int(removed or 0)
 
 

@@ -170,6 +170,24 @@ def publish_in(rt: Runtime, session: Session, action: Action, actor: str) -> Pla
             "write the message in every language its recipients read; missing: "
             + ", ".join(result.missing_languages)
         )
+    needed = {r.language for r in result.recipients}
+    drafts = action.drafts or {}
+    unchecked = sorted(
+        lang for lang, d in drafts.items() if lang in needed and not d.get("reviewed")
+    )
+    if unchecked and not rt.settings.send_unreviewed_translations:
+        raise FollowUpError(
+            "a person must review the machine-drafted languages before they are sent: "
+            + ", ".join(unchecked)
+        )
+    texts = {
+        lang: (
+            f"{text}\n{rt.catalog.text('machine_translation_note', lang)}"
+            if lang in unchecked and lang in rt.catalog.languages
+            else text
+        )
+        for lang, text in action.messages.items()
+    }
     if not actions.mark_published(session, action.id, now, _topic(session, action.id)):
         raise FollowUpError("this action was already published")
     rows = outbox.enqueue(
@@ -181,7 +199,7 @@ def publish_in(rt: Runtime, session: Session, action: Action, actor: str) -> Pla
                 "kind": FOLLOW_UP_KIND,
                 "priority": FOLLOW_UP_PRIORITY,
                 "proactive": True,
-                "text": action.messages[r.language],
+                "text": texts[r.language],
                 "language": r.language,
                 "created_at": now,
                 "next_attempt_at": now,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from bot.services import followups
+from bot.services import followups, translation
 from bot.services.masking import mask_address
 from bot.web.auth import current_staff, staff_required
 from bot.web.context import form_id, form_ids, runtime
@@ -111,6 +111,8 @@ def action_page(action_id: int) -> ResponseReturnValue:
         tally=tally,
         languages=rt.settings.languages,
         mask=mask_address,
+        can_translate=translation.enabled(rt),
+        send_unreviewed=rt.settings.send_unreviewed_translations,
     )
 
 
@@ -135,6 +137,11 @@ def edit_action(action_id: int) -> ResponseReturnValue:
             return redirect(url_for("actions.action_page", action_id=action_id))
         title = " ".join(request.form.get("title", "").split())[:200]
         actions.update_text(session, action_id, title, clean)
+        # Machine drafts: a cleared language is no longer a draft; a ticked one was reviewed.
+        drafts = {lang: d for lang, d in (action.drafts or {}).items() if lang in clean}
+        reviewed = [lang for lang in drafts if request.form.get(f"reviewed_{lang}") == "yes"]
+        drafts = translation.mark_reviewed(drafts, reviewed)
+        actions.update_messages(session, action_id, messages=clean, drafts=drafts)
         actions.set_included(session, action_id, included)
         audit.record(
             session,
@@ -146,6 +153,24 @@ def edit_action(action_id: int) -> ResponseReturnValue:
             detail={"title": title, "languages": sorted(clean), "sensitive_included": included},
         )
     flash("Saved.", "ok")
+    return redirect(url_for("actions.action_page", action_id=action_id))
+
+
+@bp.post("/staff/actions/<int:action_id>/translate")
+@staff_required("staff")
+def translate_action(action_id: int) -> ResponseReturnValue:
+    """Machine-draft the languages the follow-up lacks; each must be reviewed before sending."""
+    try:
+        drafted = translation.draft_action(
+            runtime(), action_id, _actor(), source=request.form.get("source") or None
+        )
+    except translation.TranslationError as exc:
+        flash(f"{str(exc).capitalize()}.", "error")
+    else:
+        if drafted:
+            flash(f"Drafted {', '.join(drafted)}: read each draft and tick Reviewed.", "ok")
+        else:
+            flash("Nothing to draft: every language is written.", "ok")
     return redirect(url_for("actions.action_page", action_id=action_id))
 
 

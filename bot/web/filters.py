@@ -11,6 +11,7 @@ from storage.inbox import ResponseFilter
 
 TEXT_FILTERS = ("topic", "status", "language", "channel", "neighbourhood", "tag")
 FLAGS = ("urgent", "sensitive")
+MAX_QUERY = 200
 
 
 class FilterError(ValueError):
@@ -42,6 +43,10 @@ def parse_filter(
             raise FilterError(f"{name} holds characters no response can have (a NUL byte)")
     if args.get("simulated", "").strip() != "include":
         values["hide_channels"] = hide_channels
+    if query := " ".join(args.get("q", "").split()):
+        if len(query) > MAX_QUERY or has_unstorable(query):
+            raise FilterError(f"search words must be at most {MAX_QUERY} characters")
+        values["q"] = query
     if start := args.get("from", "").strip():
         values["start"] = _day(start, "from", zone)
     if end := args.get("to", "").strip():

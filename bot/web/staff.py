@@ -16,7 +16,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from bot.services import review
+from bot.services import review, translation
 from bot.services.charts import chart_data
 from bot.services.export import csv_text, response_rows
 from bot.services.masking import mask_address
@@ -62,6 +62,7 @@ def inbox_page() -> ResponseReturnValue:
         groups = inbox.concerns_for(session, ids)
         menus = inbox.choices(session)
         concerns = inbox.concerns(session)
+    translated = translation.translations_for(rt, ids)
     args = {k: v for k, v in request.args.items() if k != "before" and v}
     more = url_for("staff.inbox", **args, before=rows[-1][0].id) if len(rows) == PAGE else None
     return render_template(
@@ -74,6 +75,8 @@ def inbox_page() -> ResponseReturnValue:
         args=request.args,
         more=more,
         hidden_channels=rt.hidden_channels(),
+        translated=translated,
+        usage=translation.usage(rt) if translation.enabled(rt) else None,
     )
 
 
@@ -131,8 +134,10 @@ def _response_page(response_id: int, revealed: str | None = None) -> ResponseRet
         ]
         tags = inbox.tags_for(session, [response_id]).get(response_id, [])
         group = inbox.concerns_for(session, [response_id]).get(response_id)
+    shown = translation.translations_for(rt, [response_id]).get(response_id)
     return render_template(
         "staff/response.html",
+        translated=shown,
         r=response,
         contact=contact,
         masked=mask_address(contact.channel, contact.address),
@@ -141,6 +146,19 @@ def _response_page(response_id: int, revealed: str | None = None) -> ResponseRet
         tags=tags,
         group=group,
     )
+
+
+@bp.post("/staff/responses/<int:response_id>/translation")
+@staff_required("staff")
+def correct_translation(response_id: int) -> ResponseReturnValue:
+    """A person corrects the machine's translation; audited, and it wins from now on."""
+    try:
+        translation.correct(runtime(), response_id, request.form.get("text", ""), _actor())
+    except translation.TranslationError as exc:
+        flash(f"{str(exc).capitalize()}.", "error")
+    else:
+        flash("Translation corrected.", "ok")
+    return redirect(url_for("staff.response_page", response_id=response_id))
 
 
 @bp.post("/staff/responses/<int:response_id>/reply")
@@ -172,7 +190,11 @@ def reveal(response_id: int) -> ResponseReturnValue:
 @bp.get("/staff/export.csv")
 @staff_required("viewer")
 def export_csv() -> ResponseReturnValue:
-    """Responses for a date range as CSV, safe to open in a spreadsheet, audited."""
+    """Responses for a date range as CSV, safe to open in a spreadsheet, audited.
+
+    `?redacted=1` is the release copy for a records request (masked, see
+    `bot.services.export.release_row`), audited as `records.release` so releases can be counted.
+    """
     rt = runtime()
     try:
         f = parse_filter(
@@ -181,23 +203,28 @@ def export_csv() -> ResponseReturnValue:
         )
     except FilterError as exc:
         abort(400, str(exc))
-    rows = response_rows(rt, f.start, f.end)
+    redacted = request.args.get("redacted") == "1"
+    rows = response_rows(rt, f.start, f.end, redacted=redacted)
+    detail: dict[str, object] = {
+        "from": request.args.get("from"),
+        "to": request.args.get("to"),
+        "rows": len(rows),
+    }
+    if redacted:
+        detail["redacted"] = True
     with transaction(rt.db) as session:
         audit.record(
             session,
             actor=_actor(),
-            action="responses.export",
+            action="records.release" if redacted else "responses.export",
             at=rt.now(),
-            detail={
-                "from": request.args.get("from"),
-                "to": request.args.get("to"),
-                "rows": len(rows),
-            },
+            detail=detail,
         )
+    name = "townline-responses-redacted.csv" if redacted else "townline-responses.csv"
     return Response(
         csv_text(rows),
         mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="townline-responses.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
