@@ -36,6 +36,31 @@ def has_unstorable(text: str) -> bool:
     return _UNSTORABLE.search(text) is not None
 
 
+def unstorable_at(value: Any, where: str = "body") -> str | None:
+    """Where in a parsed JSON value a string (or a key) holds what a database cannot store.
+
+    A JSON body may spell NUL as \\u0000 and half a surrogate pair as \\ud800; checking the
+    whole body once at the edge means no field a view forgets can reach a database.
+    """
+    if isinstance(value, str):
+        return where if has_unstorable(value) else None
+    if isinstance(value, list):
+        items: Any = ((f"{where}[{i}]", item) for i, item in enumerate(value))
+    elif isinstance(value, dict):
+        for key in value:
+            if has_unstorable(key):
+                return f"{where}.{storable(key)!r}"
+        items = (
+            (f"{where}.{key}" if where != "body" else key, item) for key, item in value.items()
+        )
+    else:
+        return None
+    for path, item in items:
+        if (found := unstorable_at(item, path)) is not None:
+            return found
+    return None
+
+
 def bounded_int(value: str, name: str, lo: int = 0, hi: int = MAX_ID) -> int:
     """ASCII digits only ("²" is a digit to Python, not to a database), within [lo, hi]."""
     if not _DIGITS.fullmatch(value):

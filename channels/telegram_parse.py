@@ -13,11 +13,12 @@ from datetime import datetime
 from telegram import CallbackQuery, Message, Update
 
 from bot.events import Inbound
-from bot.guard import storable
+from bot.guard import has_unstorable, storable
 
 NAME = "telegram"
 KEY_PREFIX = "#"  # callback_data for a choice whose value is too long: "#<key>", read as typed
 MAX_CALLBACK_BYTES = 64  # Telegram's limit on callback_data
+MAX_CALLBACK_ID = 64  # Telegram's ids are about 20 characters; the outbox column holds more
 
 # Commands and what they mean to the engine. /start and /language are engine commands;
 # /help and /stop are the keywords HELP and STOP typed as a command. They are not
@@ -134,10 +135,11 @@ def _media(message: Message) -> tuple[str, ...]:
 
 def _callback(query: CallbackQuery, provider_id: str, now: datetime) -> Parsed:
     """A button press: its value is the choice, its label the words staff will read."""
+    callback_id = _callback_id(query.id)
     message = query.message
     chat = message.chat if message is not None else None
     if chat is None or chat.type != "private" or not query.data:
-        return Parsed(IGNORE, callback_id=query.id)
+        return Parsed(IGNORE, callback_id=callback_id)
     if not isinstance(query.data, str) or len(query.data.encode()) > MAX_CALLBACK_BYTES:
         raise MalformedUpdateError("callback_data must be a string of at most 64 bytes")
     data, address = storable(query.data), _address(chat.id)
@@ -147,19 +149,39 @@ def _callback(query: CallbackQuery, provider_id: str, now: datetime) -> Parsed:
     else:
         text, choice = _label_of(query) or data, data
     inbound = Inbound(NAME, address, text, provider_id, now, choice=choice, language_hint=hint)
-    return Parsed(TURN, address, inbound=inbound, callback_id=query.id)
+    return Parsed(TURN, address, inbound=inbound, callback_id=callback_id)
+
+
+def _callback_id(value: object) -> str:
+    """The id to acknowledge a press with: Telegram's opaque string, stored in the outbox.
+
+    PTB does not check types, so a forged update could put a number, a list or half a
+    surrogate pair here, which the outbox row then fails to store (a poison update).
+    """
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > MAX_CALLBACK_ID
+        or has_unstorable(value)
+    ):
+        raise MalformedUpdateError("callback_query.id must be a short string")
+    return value
 
 
 def _label_of(query: CallbackQuery) -> str | None:
-    """The pressed button's text, found on the keyboard of the message it was under."""
+    """The pressed button's text, found on the keyboard of the message it was under.
+
+    The keyboard is echoed back by the client, so a label that is not text is ignored (the
+    choice's value stands in for it) rather than stored as what the resident pressed.
+    """
     message = query.message
     markup = getattr(message, "reply_markup", None)
     if markup is None:
         return None
     for row in markup.inline_keyboard:
         for button in row:
-            if button.callback_data == query.data:
-                return button.text
+            if button.callback_data == query.data and isinstance(button.text, str):
+                return storable(button.text) or None
     return None
 
 

@@ -57,8 +57,6 @@ def correct(session: Session, response_id: int, text: str, by: str, now: datetim
     return bool(result.rowcount)
 
 
-
-
 def used(session: Session, month: str) -> int:
     """Characters sent to the provider this month."""
     row = session.get(TranslationUsage, month)

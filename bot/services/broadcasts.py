@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.guard import has_unstorable
 from bot.runtime import Runtime
 from bot.segments import count_segments
 from bot.services.validation import InvalidInputError, parse_duration, parse_instant, string_list
@@ -58,6 +59,8 @@ def parse_messages(rt: Runtime, value: Any) -> dict[str, str]:
             raise InvalidInputError(f"message.{lang}", f"unknown language; configured: {known}")
         if not isinstance(body, str) or not body.strip():
             raise InvalidInputError(f"message.{lang}", "must be non-empty text")
+        if has_unstorable(body):
+            raise InvalidInputError(f"message.{lang}", "holds characters that cannot be stored")
         if len(body.strip()) > MAX_TEXT:
             raise InvalidInputError(f"message.{lang}", f"at most {MAX_TEXT} characters")
         messages[lang] = body.strip()

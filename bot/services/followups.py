@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from bot.guard import has_unstorable
 from bot.runtime import Runtime
 from bot.segments import SegmentInfo, count_segments
 from storage import actions, audit, outbox
@@ -108,6 +109,8 @@ def check_messages(rt: Runtime, messages: object) -> dict[str, str]:
             )
         if not isinstance(text, str) or len(text) > MAX_MESSAGE:
             raise FollowUpError(f"the {lang} message must be text of at most {MAX_MESSAGE} chars")
+        if has_unstorable(text):
+            raise FollowUpError(f"the {lang} message holds characters that cannot be stored")
         if text.strip():
             clean[lang] = text.strip()
     return clean

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.dates import format_when
@@ -24,6 +23,7 @@ from bot.services.validation import (
     parse_instant,
     parse_zone,
     text_field,
+    web_link,
 )
 from storage import meetings as store
 from storage import outbox
@@ -85,9 +85,7 @@ def _validated(rt: Runtime, fields: Mapping[str, Any]) -> tuple[dict[str, Any], 
     if starts_at <= rt.now():
         raise InvalidInputError("starts_at", "is in the past")
     location = text_field(fields.get("location"), "location", max_length=300)
-    virtual_url = text_field(fields.get("virtual_url"), "virtual_url", max_length=500)
-    if virtual_url is not None and urlsplit(virtual_url).scheme not in ("http", "https"):
-        raise InvalidInputError("virtual_url", "must be an http(s) link")
+    virtual_url = web_link(fields.get("virtual_url"), "virtual_url", max_length=500)
     if location is None and virtual_url is None:
         raise InvalidInputError("location", "give a location, a virtual_url, or both")
     duration = fields.get("duration_minutes", 90)

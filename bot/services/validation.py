@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.guard import UnacceptableError, has_unstorable, in_range
@@ -94,10 +95,30 @@ def text_field(value: Any, field: str, *, max_length: int, required: bool = Fals
     return value
 
 
+def web_link(value: Any, field: str, *, max_length: int) -> str | None:
+    """An http(s) link with a host, e.g. a meeting's virtual_url; empty counts as absent.
+
+    `urlsplit` raises ValueError on some malformed links ("http://[::1"): that is the
+    client's mistake, named here, not a server error.
+    """
+    link = text_field(value, field, max_length=max_length)
+    if link is None:
+        return None
+    try:
+        parts = urlsplit(link)
+    except ValueError as exc:
+        raise InvalidInputError(field, f"{link!r} is not a link") from exc
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInputError(field, "must be an http(s) link")
+    return link
+
+
 def string_list(value: Any, field: str) -> list[str]:
-    """A list of non-empty strings (absent or null: empty)."""
+    """A list of non-empty strings (absent or null: empty), each one storable."""
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise InvalidInputError(field, "must be a list of non-empty strings")
+    if any(has_unstorable(v) for v in value):
+        raise InvalidInputError(field, "holds characters that cannot be stored (a NUL byte)")
     return [v.strip() for v in value]

@@ -1,7 +1,8 @@
 """Bearer-token auth for the JSON API, shared by every /api/v1 blueprint.
 
 `token_required("viewer")` guards reads, `token_required("staff")` writes; the token row is on
-`flask.g.api_token`. Errors are JSON: `api_error(status, message)`.
+`flask.g.api_token`. Errors are JSON: `api_error(status, message)`, or raise `ApiError` from a
+view (each API blueprint turns it into that answer). `json_body` reads a write's body.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any, TypeVar
 
 from flask import Response, g, jsonify, request
 
+from bot.guard import unstorable_at
 from bot.services import tokens
 from bot.services.accounts import role_allows
-from bot.web.context import runtime
+from bot.web.context import json_object, runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,6 +28,32 @@ def api_error(status: int, message: str) -> Response:
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="townline"'
     return response
+
+
+class ApiError(Exception):
+    """A request the API refuses; the blueprints answer it with `api_error(status, message)`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def json_body(example: str) -> dict[str, Any]:
+    """The request's JSON object, every string in it storable; ApiError 400 otherwise.
+
+    `example` shows the expected shape in the error. NUL and lone surrogates are refused here,
+    once for every field, because PostgreSQL cannot store them: a field the service forgot
+    to check would otherwise fail inside the database as a 500.
+    """
+    body = json_object()
+    if body is None:
+        raise ApiError(400, f"send a JSON object: {example}")
+    if (where := unstorable_at(body)) is not None:
+        raise ApiError(
+            400, f"{where}: holds characters that cannot be stored (a NUL or a lone surrogate)"
+        )
+    return body
 
 
 def _bearer() -> str | None:

@@ -13,9 +13,9 @@ from flask.typing import ResponseReturnValue
 
 from bot.runtime import Runtime
 from bot.services import broadcasts, meetings
-from bot.services.validation import InvalidInputError
-from bot.web.api_auth import api_error, token_required
-from bot.web.context import json_object, runtime
+from bot.services.validation import InvalidInputError, web_link
+from bot.web.api_auth import ApiError, api_error, json_body, token_required
+from bot.web.context import runtime
 from storage import audit
 from storage.db import transaction
 
@@ -31,8 +31,10 @@ BROADCAST_FIELDS = {
 }
 
 
-def _body() -> dict[str, Any] | None:
-    return json_object()
+@bp.errorhandler(ApiError)
+def refused(exc: ApiError) -> ResponseReturnValue:
+    """A view's ApiError as the JSON error every API answer uses."""
+    return api_error(exc.status, exc.message)
 
 
 def _audit(
@@ -56,10 +58,10 @@ def _audit(
 def create_meeting() -> ResponseReturnValue:
     """A meeting with its reminders: 201 with its id, times and .ics link."""
     rt = runtime()
-    body = _body()
-    if body is None:
-        return api_error(400, 'send a JSON object: {"title", "starts_at", "location", ...}')
+    body = json_body('{"title", "starts_at", "location", ...}')
     try:
+        # bot.services.meetings checks only the scheme, and urlsplit raises on some links.
+        web_link(body.get("virtual_url"), "virtual_url", max_length=500)
         meeting = meetings.create_meeting(rt, **body)
     except InvalidInputError as exc:
         return api_error(400, str(exc))
@@ -94,9 +96,7 @@ def get_meeting(meeting_id: int) -> ResponseReturnValue:
 def create_broadcast() -> ResponseReturnValue:
     """A broadcast, or with "preview": true a dry run of who would get what, at what cost."""
     rt = runtime()
-    body = _body()
-    if body is None:
-        return api_error(400, 'send a JSON object: {"message": {"en": ...}, "audience": {...}}')
+    body = json_body('{"message": {"en": ...}, "audience": {...}}')
     if unknown := sorted(set(body) - BROADCAST_FIELDS):
         return api_error(
             400, f"{unknown[0]}: unknown field; expected some of {sorted(BROADCAST_FIELDS)}"

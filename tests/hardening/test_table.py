@@ -12,8 +12,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlmodel import select
 
+from bot.app import create_app
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.services import broadcasts
+from bot.services.validation import InvalidInputError
 from channels.telegram import SECRET_HEADER, WEBHOOK_PATH
 from storage.db import transaction
 from storage.models import Message, Rsvp
@@ -139,8 +142,15 @@ def test_a_long_email_at_login_is_a_clear_answer(client: FlaskClient) -> None:
     assert response.status_code in (200, 400, 401)  # refused like a wrong password
 
 
-def test_nul_to_the_simulator_is_handled(client: FlaskClient) -> None:
-    response = client.post("/simulator/send", json={"address": "sim-x", "text": f"a{NUL}b"})
+@pytest.fixture
+def simulator(rt: Runtime) -> FlaskClient:
+    """The simulator open to anyone, as on a laptop (on PostgreSQL it is staff-only)."""
+    runtime = Runtime(**{**rt.__dict__, "settings": rt.settings.with_overrides(simulator="public")})
+    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}, runtime=runtime).test_client()
+
+
+def test_nul_to_the_simulator_is_handled(simulator: FlaskClient) -> None:
+    response = simulator.post("/simulator/send", json={"address": "sim-x", "text": f"a{NUL}b"})
     assert response.status_code < 500
 
 
@@ -197,9 +207,9 @@ def test_odd_meetings_get_a_400(client: FlaskClient, rt: Runtime, body: dict[str
     assert response.status_code == 400, response.get_json()
 
 
-def test_nested_json_to_the_simulator_is_a_bad_request(client: FlaskClient) -> None:
+def test_nested_json_to_the_simulator_is_a_bad_request(simulator: FlaskClient) -> None:
     body = '{"address": "sim-x", "text": ' + "[" * 900 + "]" * 900 + "}"
-    response = client.post("/simulator/send", data=body, content_type="application/json")
+    response = simulator.post("/simulator/send", data=body, content_type="application/json")
     assert response.status_code == 400
 
 
@@ -211,3 +221,95 @@ def test_a_bulk_action_never_redirects_off_site(client: FlaskClient, rt: Runtime
     )
     location = response.headers.get("Location", "")
     assert not location.startswith(("http://evil", "https://evil", "//"))
+
+
+# ---- found by the fuzz tests (test_fuzz_*.py, test_openapi_fuzz.py) ----------------------------
+@pytest.mark.parametrize("name", ["topic", "status", "language", "channel", "neighbourhood", "tag"])
+def test_a_nul_in_an_api_filter_is_a_bad_request(
+    client: FlaskClient, rt: Runtime, name: str
+) -> None:
+    """PostgreSQL refused even to compare with a NUL: a 500 with the SQL in the log."""
+    response = client.get(
+        "/api/v1/responses", query_string={name: f"a{NUL}b"}, headers=api_token(rt, "viewer")
+    )
+    assert response.status_code == 400
+    assert name in response.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "where"),
+    [
+        ("/api/v1/actions", {"title": f"T{NUL}", "message": {"en": "a"}}, "title"),
+        ("/api/v1/actions", {"title": "T", "message": {"en": f"a{NUL}"}}, "message.en"),
+        ("/api/v1/actions", {"title": "\ud800", "message": {"en": "a"}}, "title"),
+        ("/api/v1/broadcasts", {"message": {"en": f"a{NUL}b"}}, "message.en"),
+        (
+            "/api/v1/broadcasts",
+            {"message": {"en": "a"}, "audience": {"neighbourhoods": [NUL]}},
+            "audience.neighbourhoods[0]",
+        ),
+        (
+            "/api/v1/meetings",
+            {"title": "T", "starts_at": "2026-12-03T18:30:00Z", "location": "L", f"x{NUL}": 1},
+            "body.'x'",
+        ),
+    ],
+)
+def test_unstorable_text_anywhere_in_an_api_body_is_a_bad_request(
+    client: FlaskClient, rt: Runtime, path: str, body: dict[str, Any], where: str
+) -> None:
+    """NUL (or half a surrogate pair) in a message reached the outbox INSERT: a 500."""
+    if path == "/api/v1/actions":
+        body["response_ids"] = [1]
+    response = client.post(path, json=body, headers=api_token(rt, "staff"))
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith(f"{where}: holds characters")
+
+
+def test_a_neighbourhood_list_with_a_nul_is_refused_by_the_service(rt: Runtime) -> None:
+    with pytest.raises(InvalidInputError, match=r"audience\.neighbourhoods"):
+        broadcasts.preview(rt, {"en": "hi"}, {"neighbourhoods": [f"Elm{NUL}"]})
+
+
+@pytest.mark.parametrize("link", ["http://[::1", "http://[zz]/x", "mailto:x@y.org", "https:"])
+def test_a_malformed_meeting_link_is_a_bad_request(
+    client: FlaskClient, rt: Runtime, link: str
+) -> None:
+    """urlsplit raised ValueError on "http://[::1" inside the service: a 500 on every database."""
+    body = {"title": "T", "starts_at": "2026-12-03T18:30:00Z", "virtual_url": link}
+    response = client.post("/api/v1/meetings", json=body, headers=api_token(rt, "staff"))
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("virtual_url:")
+
+
+def test_a_wrong_method_on_the_api_says_which_are_allowed(client: FlaskClient, rt: Runtime) -> None:
+    """The JSON error handler dropped the 405's Allow header (RFC 9110; Schemathesis)."""
+    response = client.delete("/api/v1/actions/1", headers=api_token(rt, "staff"))
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
+    assert response.get_json()["error"]
+
+
+@pytest.mark.parametrize("callback_id", ["\ud800", ["x"], {"x": 1}, 2**63, "", "9" * 65])
+def test_a_forged_button_press_id_is_a_bad_request(
+    telegram: FlaskClient, rt: Runtime, callback_id: Any
+) -> None:
+    """The id went to the outbox as the acknowledgement's reference and failed there (poison)."""
+    update = BUILDER.callback_query("rsvp:1:yes")
+    update["callback_query"]["id"] = callback_id
+    assert _post_update(telegram, update) == 400
+    with transaction(rt.db) as session:
+        assert list(session.exec(select(Message))) == []
+
+
+@pytest.mark.parametrize("label", [1.5, -1, True, ["Yes"], None, "\ud800"])
+def test_a_button_label_that_is_not_text_is_read_as_its_value(
+    telegram: FlaskClient, rt: Runtime, label: Any
+) -> None:
+    """The echoed keyboard's label was stored as the resident's words: a poison update."""
+    update = BUILDER.callback_query("yes")
+    update["callback_query"]["message"]["reply_markup"]["inline_keyboard"][0][0]["text"] = label
+    assert _post_update(telegram, update) == 200
+    with transaction(rt.db) as session:
+        [message] = session.exec(select(Message)).all()
+    assert message.text == "yes"
