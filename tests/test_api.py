@@ -25,6 +25,7 @@ FIELDS = {
     "place",
     "status",
     "follow_up_consent",
+    "translation",  # null unless a provider is configured (tests/test_translation_story.py)
 }
 
 
@@ -52,6 +53,7 @@ def test_responses_page_with_filters_and_a_cursor(rt: Runtime, client: FlaskClie
     assert first["items"][0]["follow_up_consent"] is True
     assert first["items"][0]["topic"] == "safety"
     assert first["items"][0]["channel"] == "simulator"
+    assert first["items"][0]["translation"] is None
     second = client.get(f"/api/v1/responses?limit=2&cursor={first['next']}", headers=auth)
     third = client.get(
         f"/api/v1/responses?limit=2&cursor={second.get_json()['next']}", headers=auth

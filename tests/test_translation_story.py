@@ -240,3 +240,58 @@ def test_with_no_provider_nothing_leaves_the_server(rt: Runtime, client: FlaskCl
     page = client.get(created.headers["Location"]).get_data(as_text=True)  # type: ignore[attr-defined]
     assert not re.search(r"machine translation", page)
     assert _translations(rt) == []
+
+
+def test_the_api_shows_translations_and_drafts_on_request(settings: Settings, clock: Clock) -> None:
+    from tests.dashboard import api_token
+
+    with _line(settings, clock, "deepl") as (line, _fake):
+        rt, client = line.rt, line.client
+        _tell(line.phone("+15550000011"), "TIẾNG VIỆT", VI, "1", "bỏ qua", "Elm", "có")
+        translation.InboundJob().run(rt)
+        auth = api_token(rt, "staff")
+        items = client.get("/api/v1/responses", headers=auth).get_json()["items"]
+        [opening] = [i for i in items if i["text"] == VI]
+        assert opening["translation"] == {"text": VI_EN, "language": "en", "provider": "deepl"}
+
+        body = {
+            "title": "Streetlight fixed",
+            "message": {"en": EN_ACTION},
+            "response_ids": [opening["id"]],
+            "translate": True,
+        }
+        made = client.post("/api/v1/actions", json=body, headers=auth)
+        assert made.status_code == 201
+        payload = made.get_json()
+        assert payload["status"] == "draft"  # waits for a person to review the drafts
+        assert payload["recipients"] == 0
+        assert payload["drafts"]["vi"]["reviewed"] is False
+        assert payload["drafts"]["vi"]["source"] == "en"
+        assert set(payload["drafts"]) == {"es", "vi", "zh"}
+        shown = client.get(made.headers["Location"], headers=auth).get_json()
+        assert shown["drafts"] == payload["drafts"]
+
+        rt.settings = rt.settings.with_overrides(send_unreviewed_translations=True)
+        again = client.post("/api/v1/actions", json=body, headers=auth).get_json()
+        assert again["status"] == "published"
+        assert again["recipients"] == 1
+        line.drain()
+        heard = line.phone("+15550000011").inbox()[-1]
+        assert heard.endswith("(bản dịch máy)")
+        bad = client.post("/api/v1/actions", json={**body, "translate": "yes"}, headers=auth)
+        assert bad.status_code == 400
+
+
+def test_the_api_refuses_translate_without_a_provider(rt: Runtime, client: FlaskClient) -> None:
+    from tests.dashboard import api_token, raise_concern
+
+    response = raise_concern(rt, "sim-en", "en", "Cars race on Elm Street", "Elm St")
+    body = {
+        "title": "Patrols",
+        "message": {"en": "We added patrols."},
+        "response_ids": [response.id],
+        "translate": True,
+    }
+    refused = client.post("/api/v1/actions", json=body, headers=api_token(rt, "staff"))
+    assert refused.status_code == 400
+    assert "TOWNLINE_TRANSLATE" in refused.get_json()["error"]
