@@ -266,3 +266,24 @@ def test_the_public_privacy_page_speaks_each_language(
     assert ">1<" in page.replace(": 1<", ">1<") or ": 1" in page or "：1" in page
     linked = app.test_client().get(f"/you-said-we-did?lang={lang}").get_data(as_text=True)
     assert "/privacy?lang=" + lang in linked
+
+
+def test_the_worker_finishes_erasures_and_runs_retention(rt: Runtime, clock: Clock) -> None:
+    """The scheduled job (in the worker holding the lock) removes the address once the
+    confirmation has gone, and runs retention once a day."""
+    from bot.worker import Worker
+
+    resident = Simulator(rt, "sim-worker")
+    resident.say(CONCERN)
+    resident.say("DELETE MY DATA")
+    resident.say("1")
+    worker = Worker(rt)
+    assert worker.run_scheduled()
+    with transaction(rt.db) as session:
+        assert conversations.find_contact(session, "simulator", "sim-worker") is None
+    assert _actions(rt).count("retention.run") == 1
+    worker.run_scheduled()
+    assert _actions(rt).count("retention.run") == 1  # once a day
+    clock.advance(days=1)
+    worker.run_scheduled()
+    assert _actions(rt).count("retention.run") == 2

@@ -253,6 +253,10 @@ def test_the_api_shows_translations_and_drafts_on_request(settings: Settings, cl
         items = client.get("/api/v1/responses", headers=auth).get_json()["items"]
         [opening] = [i for i in items if i["text"] == VI]
         assert opening["translation"] == {"text": VI_EN, "language": "en", "provider": "deepl"}
+        from bot.services.export import response_rows
+
+        [row] = [r for r in response_rows(rt) if r["text"] == VI]
+        assert (row["translation"], row["translation_provider"]) == (VI_EN, "deepl")
 
         body = {
             "title": "Streetlight fixed",
@@ -295,3 +299,13 @@ def test_the_api_refuses_translate_without_a_provider(rt: Runtime, client: Flask
     refused = client.post("/api/v1/actions", json=body, headers=api_token(rt, "staff"))
     assert refused.status_code == 400
     assert "TOWNLINE_TRANSLATE" in refused.get_json()["error"]
+
+
+def test_the_worker_translates_on_its_schedule(settings: Settings, clock: Clock) -> None:
+    from bot.worker import Worker
+
+    with _line(settings, clock, "libretranslate") as (line, _fake):
+        _tell(line.phone("+15550000021"), "TIẾNG VIỆT", VI)
+        assert _translations(line.rt) == []
+        assert Worker(line.rt).run_scheduled()
+        assert [t.text for t in _translations(line.rt)] == [VI_EN]

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 from bot.runtime import Runtime
 from bot.services.redact import DEFAULT_REGION, redact
-from storage import inbox
+from bot.services.translation import shown as translation_shown
+from storage import inbox, translations
 from storage.db import transaction
 
 FIELDS = [
@@ -27,6 +28,8 @@ FIELDS = [
     "status",
     "urgent",
     "sensitive",
+    "translation",  # into the staff language, when a provider is on (a correction wins)
+    "translation_provider",
 ]
 # What a redacted row says instead of the words of a conversation flagged sensitive (a
 # disclosure of self-harm, domestic or sexual violence): masking numbers is not enough there,
@@ -50,6 +53,12 @@ def response_rows(
     """
     with transaction(rt.db) as session:
         pairs = inbox.in_range(session, start, end)
+        shown = {
+            i: translation_shown(t)
+            for i, t in translations.for_responses(
+                session, [r.id for r, _ in pairs if r.id is not None]
+            ).items()
+        }
         rows = [
             {
                 "id": response.id,
@@ -65,6 +74,8 @@ def response_rows(
                 "status": response.status,
                 "urgent": response.urgent,
                 "sensitive": response.sensitive,
+                "translation": (t := shown.get(response.id or 0)) and t.text,
+                "translation_provider": t and t.provider,
             }
             for response, contact in pairs
         ]
@@ -94,8 +105,11 @@ def release_row(row: dict[str, Any], zone: ZoneInfo, region: str) -> dict[str, A
     if row["sensitive"]:
         out["text"] = WITHHELD
         out["place"] = WITHHELD if row["place"] else row["place"]
+        out["translation"] = WITHHELD if row.get("translation") else None
         return out
     out["text"] = redact(row["text"], region) if row["text"] else row["text"]
+    if row.get("translation"):
+        out["translation"] = redact(row["translation"], region)
     out["place"] = redact(row["place"], region) if row["place"] else row["place"]
     return out
 
