@@ -44,6 +44,8 @@ class Channel(Protocol):
 
     name: str
     rate_per_second: float
+    # Optional `send_timeout: float`: the longest one send may take. The worker sizes its lease
+    # on a row from it, so a killed worker's rows come back soon and are never sent twice.
 
     def cost(self, message: Outbound) -> int:
         """How many units of the channel's rate this message uses (SMS segments, else 1)."""

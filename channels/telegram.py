@@ -83,6 +83,7 @@ class TelegramChannel:
         logsafe.install()  # before the Bot logs its token-bearing URL
         self.webhook_secret = webhook_secret
         self.rate_per_second = rate_per_second
+        self.send_timeout = CALL_TIMEOUT  # sizes the worker's lease on a row (bot.worker)
         base = (api_url or "https://api.telegram.org").rstrip("/")
         # PTB appends the token to base_url: ".../bot" + token + "/method"; no trailing slash.
         self.bot = Bot(token, base_url=base if base.endswith("/bot") else f"{base}/bot")

@@ -53,7 +53,10 @@ log = logging.getLogger(__name__)
 NAME = "sms"
 INBOUND_PATH = "/sms/twilio"
 STATUS_PATH = "/sms/twilio/status"
-SEND_TIMEOUT_SECONDS = 10.0
+# Twilio answers a create well inside a second. An answer later than this is taken as lost
+# and the message retried, though Twilio may have queued it (at most one duplicate). Sends
+# run concurrently, so a slow answer holds one sending thread this long, not the channel.
+SEND_TIMEOUT_SECONDS = 5.0
 MAX_MEDIA = 10  # Twilio delivers at most ten media items per message
 EMPTY_TWIML = str(MessagingResponse())  # '<?xml ...?><Response />': reply later, via the outbox
 
@@ -132,6 +135,7 @@ class TwilioSmsChannel:
     def __init__(self, config: TwilioConfig, timeout: float = SEND_TIMEOUT_SECONDS) -> None:
         self.config = config
         self.rate_per_second = config.mps
+        self.send_timeout = timeout  # sizes the worker's lease on a row (bot.worker)
         if config.api_url:
             self.http: TwilioHttpClient = RebasedHttpClient(config.api_url, timeout=timeout)
         else:

@@ -207,12 +207,20 @@ def contact_for(session: Session, contact_id: int) -> Contact | None:
     return session.get(Contact, contact_id)
 
 
-def finish(session: Session, outbox_id: int, **values: Any) -> None:
-    """Record an outcome (sent, failed, retry later) and release the lease."""
+def finish(
+    session: Session, outbox_id: int, *, held: datetime | None = None, **values: Any
+) -> bool:
+    """Record an outcome (sent, failed, retry later) and release the lease; True if written.
+
+    A worker passes `held`, the lease it claimed the row with: if that lease ran out and
+    another worker claimed the row since, the outcome is that worker's to record, not this one's.
+    """
     values.setdefault("lease_until", None)
-    session.exec(  # type: ignore[call-overload]
-        update(Outbox).where(col(Outbox.id) == outbox_id).values(**values)
-    )
+    stmt = update(Outbox).where(col(Outbox.id) == outbox_id)
+    if held is not None:
+        stmt = stmt.where(col(Outbox.lease_until) == held)
+    result = session.exec(stmt.values(**values))  # type: ignore[call-overload]
+    return bool(result.rowcount == 1)
 
 
 def cancel_pending_for(

@@ -89,6 +89,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         agency_name="Springfield Police",
         timezone="America/New_York",
         languages=LANGUAGES,
+        # The laptop's default on either database; tests/hardening/test_simulator_modes.py
+        # covers staff-only and off, and the default per database.
+        simulator="public",
     )
 
 

@@ -106,7 +106,12 @@ def test_townline_serve_answers_and_its_in_process_worker_replies(
     database_url: str, tmp_path: Path
 ) -> None:
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "TOWNLINE_INSTANCE": str(tmp_path)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TOWNLINE_INSTANCE": str(tmp_path),
+        "TOWNLINE_SIMULATOR": "public",  # the laptop's default, whichever database runs
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--port", str(port)],
         env=env,
