@@ -309,3 +309,58 @@ def test_the_worker_translates_on_its_schedule(settings: Settings, clock: Clock)
         assert _translations(line.rt) == []
         assert Worker(line.rt).run_scheduled()
         assert [t.text for t in _translations(line.rt)] == [VI_EN]
+
+
+def test_broadcasts_and_meetings_are_drafted_for_review_first(
+    settings: Settings, clock: Clock
+) -> None:
+    from tests.dashboard import api_token
+
+    with _line(settings, clock, "libretranslate") as (line, _fake):
+        rt, client = line.rt, line.client
+        _tell(line.phone("+15550000031"), "ESPAÑOL", "hola")
+        auth = api_token(rt, "staff")
+        body = {"message": {"en": "Thank you for telling us."}, "translate": True}
+        drafted = client.post("/api/v1/broadcasts", json=body, headers=auth)
+        assert drafted.status_code == 200
+        payload = drafted.get_json()
+        assert payload["created"] is False  # nothing is sent before a person reads it
+        assert payload["drafts"]["es"] == {
+            "text": "Gracias por contárnoslo.",
+            "source": "en",
+            "provider": "libretranslate",
+            "reviewed": False,
+        }
+        previewed = client.post("/api/v1/broadcasts", json={**body, "preview": True}, headers=auth)
+        assert previewed.get_json()["preview"]["recipients"] >= 1
+        reviewed = {lang: d["text"] for lang, d in payload["drafts"].items()}
+        sent = client.post(
+            "/api/v1/broadcasts",
+            json={"message": {"en": "Thank you for telling us.", **reviewed}},
+            headers=auth,
+        )
+        assert sent.status_code == 201
+        line.drain()
+        assert line.phone("+15550000031").inbox()[-1] == "Gracias por contárnoslo."
+
+        meeting = {
+            "title": "Thank you for telling us.",
+            "starts_at": "2026-12-10T18:00:00-05:00",
+            "location": "Library",
+            "translate": True,
+        }
+        held = client.post("/api/v1/meetings", json=meeting, headers=auth)
+        assert held.status_code == 200
+        assert held.get_json()["drafts"]["titles"]["es"]["text"] == "Gracias por contárnoslo."
+
+        rt.settings = rt.settings.with_overrides(send_unreviewed_translations=True)
+        made = client.post("/api/v1/meetings", json=meeting, headers=auth)
+        assert made.status_code == 201
+        assert made.get_json()["drafts"]["titles"]["zh"]["text"] == "谢谢你告诉我们。"
+        went = client.post("/api/v1/broadcasts", json=body, headers=auth)
+        assert went.status_code == 201
+        assert went.get_json()["drafts"]["es"]["reviewed"] is False
+        line.drain()
+        assert line.phone("+15550000031").inbox()[-1] == (
+            "Gracias por contárnoslo.\n(traducción automática)"
+        )

@@ -267,6 +267,49 @@ def draft_action(rt: Runtime, action_id: int, actor: str, source: str | None = N
     return drafted
 
 
+def draft_texts(
+    rt: Runtime, texts: dict[str, str], source: str | None = None
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Any text staff wrote in some languages ({lang: text}, e.g. a broadcast or a meeting's
+    title), with the agency's other languages drafted by machine; and the drafts' state."""
+    provider = translator(rt)
+    if provider is None:
+        raise TranslationError("machine translation is off (TOWNLINE_TRANSLATE)")
+    written = [lang for lang in rt.settings.languages if texts.get(lang, "").strip()]
+    source = source if source in written else (written[0] if written else None)
+    if source is None:
+        return dict(texts), {}
+    missing = [lang for lang in rt.settings.languages if lang not in written]
+    left = budget_left(rt)
+    if left is not None and len(texts[source]) * len(missing) > left:
+        raise TranslationError("this month's translation budget is spent")
+    out, drafts, sent_total = dict(texts), {}, 0
+    for lang in missing:
+        try:
+            [text], sent = _send(provider, [texts[source]], lang, source)
+        except TranslationRefused:
+            continue
+        except TranslationUnavailable as exc:
+            raise TranslationError(f"the translation service is not answering ({exc})") from exc
+        out[lang] = text
+        drafts[lang] = {"source": source, "provider": provider.name, "reviewed": False}
+        sent_total += sent
+    if sent_total:
+        with transaction(rt.db) as session:
+            store.add_usage(session, _month(rt.now()), sent_total)
+    return out, drafts
+
+
+def with_notes(rt: Runtime, texts: dict[str, str], drafts: dict[str, Any]) -> dict[str, str]:
+    """Unreviewed machine drafts, each ending with a translated "(machine translation)"."""
+    return {
+        lang: f"{text}\n{rt.catalog.text('machine_translation_note', lang)}"
+        if lang in drafts and not drafts[lang].get("reviewed") and lang in rt.catalog.languages
+        else text
+        for lang, text in texts.items()
+    }
+
+
 def unreviewed(action: Action) -> list[str]:
     """Drafted languages nobody has reviewed yet."""
     return sorted(lang for lang, d in (action.drafts or {}).items() if not d.get("reviewed"))

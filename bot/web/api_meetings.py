@@ -12,7 +12,7 @@ from flask import Blueprint, g, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from bot.runtime import Runtime
-from bot.services import broadcasts, meetings
+from bot.services import broadcasts, meetings, translation
 from bot.services.validation import InvalidInputError, web_link
 from bot.web.api_auth import ApiError, api_error, json_body, token_required
 from bot.web.context import runtime
@@ -21,6 +21,7 @@ from storage.db import transaction
 
 bp = Blueprint("api_meetings", __name__, url_prefix="/api/v1")
 BROADCAST_FIELDS = {
+    "translate",
     "message",
     "audience",
     "send_at",
@@ -59,9 +60,14 @@ def create_meeting() -> ResponseReturnValue:
     """A meeting with its reminders: 201 with its id, times and .ics link."""
     rt = runtime()
     body = json_body('{"title", "starts_at", "location", ...}')
+    drafts: dict[str, Any] = {}
     try:
         # bot.services.meetings checks only the scheme, and urlsplit raises on some links.
         web_link(body.get("virtual_url"), "virtual_url", max_length=500)
+        if _translate_flag(body):
+            drafts = _meeting_drafts(rt, body)
+            if not rt.settings.send_unreviewed_translations:
+                return jsonify(created=False, drafts=drafts)
         meeting = meetings.create_meeting(rt, **body)
     except InvalidInputError as exc:
         return api_error(400, str(exc))
@@ -77,6 +83,8 @@ def create_meeting() -> ResponseReturnValue:
         "reminders": meeting.reminders,
         "ics": url_for("meetings.ics", meeting_id=meeting.id, _external=True),
     }
+    if drafts:
+        payload["drafts"] = drafts
     location = url_for("api_meetings.get_meeting", meeting_id=meeting.id)
     return jsonify(payload), 201, {"Location": location}
 
@@ -106,7 +114,19 @@ def create_broadcast() -> ResponseReturnValue:
         return api_error(400, "preview: must be true or false")
     message, audience = body.get("message"), body.get("audience")
     fallback = body.get("fallback_to_default", False)
+    drafts: dict[str, Any] = {}
     try:
+        translated = _translate_flag(body)
+        if translated:
+            message, drafts = _drafted(rt, message)
+            if dry_run or not rt.settings.send_unreviewed_translations:
+                # Nothing is sent until a person has read the drafts: they come back to be
+                # reviewed and posted again as plain text in "message".
+                payload: dict[str, Any] = {"created": False, "drafts": _shown(message, drafts)}
+                if dry_run:
+                    payload["preview"] = broadcasts.preview(rt, message, audience, fallback)
+                return jsonify(payload)
+            message = translation.with_notes(rt, message, drafts)
         if dry_run:
             return jsonify(broadcasts.preview(rt, message, audience, fallback))
         broadcast = broadcasts.create_broadcast(
@@ -130,7 +150,50 @@ def create_broadcast() -> ResponseReturnValue:
         {"languages": sorted(broadcast.messages), "recipients": broadcast.recipients},
     )
     location = url_for("api_meetings.get_broadcast", broadcast_id=broadcast.id)
-    return jsonify(broadcasts.progress(rt, broadcast.id)), 201, {"Location": location}
+    progress = broadcasts.progress(rt, broadcast.id)
+    if drafts:
+        progress = {**progress, "drafts": _shown(message, drafts)}
+    return jsonify(progress), 201, {"Location": location}
+
+
+def _meeting_drafts(rt: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """Titles and places in the agency's other languages, drafted by machine into `body`."""
+    drafts: dict[str, Any] = {}
+    for field, single in (("titles", "title"), ("locations", "location")):
+        given = body.get(field) or {}
+        if not isinstance(given, dict):
+            raise InvalidInputError(field, "must be an object of language code to text")
+        base = body.get(single)
+        if isinstance(base, str) and base.strip():
+            given = {rt.settings.default_language: base, **given}
+        if not given:
+            continue
+        texts, made = _drafted(rt, given)
+        body[field] = texts
+        drafts[field] = _shown(texts, made)
+    return drafts
+
+
+def _translate_flag(body: dict[str, Any]) -> bool:
+    value = body.pop("translate", False)
+    if not isinstance(value, bool):
+        raise InvalidInputError("translate", "must be true or false")
+    return value
+
+
+def _drafted(rt: Any, texts: Any) -> tuple[dict[str, str], dict[str, Any]]:
+    """Texts by language with the missing ones drafted by machine (400 if that cannot be)."""
+    if not isinstance(texts, dict) or not all(isinstance(v, str) for v in texts.values()):
+        raise InvalidInputError("message", "must be an object of language code to text")
+    try:
+        return translation.draft_texts(rt, texts)
+    except translation.TranslationError as exc:
+        raise InvalidInputError("translate", str(exc)) from exc
+
+
+def _shown(texts: dict[str, str], drafts: dict[str, Any]) -> dict[str, Any]:
+    """Drafts with their text and review state, as the API returns them."""
+    return {lang: {"text": texts.get(lang, ""), **d} for lang, d in drafts.items()}
 
 
 @bp.get("/broadcasts/<int:broadcast_id>")
