@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -671,7 +672,16 @@ class Worker:
 def start_background(rt: Runtime) -> BackgroundScheduler:
     """The in-process worker for `townline serve`: one laptop, one command."""
     scheduler = BackgroundScheduler(timezone="UTC")
-    _add_jobs(scheduler, Worker(rt))
+    worker = Worker(rt)
+    _add_jobs(scheduler, worker)
+
+    def stopped(_event: object) -> None:
+        # Rows claimed but not yet sent go back at once rather than waiting out their lease,
+        # and another process may take the scheduled jobs straight away.
+        worker.close()
+        worker.scheduler_lock.release()
+
+    scheduler.add_listener(stopped, EVENT_SCHEDULER_SHUTDOWN)
     scheduler.start()
     return scheduler
 

@@ -288,3 +288,25 @@ def test_nothing_is_lost_when_the_worker_process_is_killed_mid_broadcast(
     assert (report.delivered, report.pending, report.lost) == (150, 0, 0)
     assert report.duplicates <= report.ambiguous
     assert report.worker_errors == 0
+
+
+def test_closing_a_worker_puts_rows_not_yet_started_back_at_once(
+    rt: Runtime, provider: FaultyProvider, channel: FaultyHttpChannel
+) -> None:
+    """`townline serve` stopping (or `townline worker`): claimed rows still waiting for their
+    slot go back unsent and due now, instead of waiting out a lease; none is lost or doubled."""
+    channel.rate_per_second = 4.0  # four rows claimed, slots a quarter of a second apart
+    ids = _queue(rt, *(f"+1555001{n:04d}" for n in range(4)))
+    worker = Worker(rt)
+    worker.pump()
+    worker.close()  # at once: at most the first slot has come
+    rows = [_row(rt, row_id) for row_id in ids]
+    back = [r for r in rows if r.status == outbox.PENDING]
+    assert len(back) >= 2
+    for row in back:
+        assert (row.lease_until, row.attempts) == (None, 0)
+        assert provider.received(row.id or 0) == 0
+    for row in rows:
+        if row.status != outbox.PENDING:
+            assert row.status == outbox.SENT
+            assert provider.received(row.id or 0) == 1
