@@ -77,6 +77,8 @@ class Settings:
     staff_language: str = "en"
     send_unreviewed_translations: bool = False
     translate_monthly_chars: int = 500_000  # a budget; 0 means no limit
+    # The country whose phone numbers residents write without +country (redaction, masking).
+    phone_region: str = "US"
     # Meeting reminders before the start: ISO 8601 durations, or "morning" (09:00 that day).
     reminder_offsets: tuple[str, ...] = ("P3D", "morning")
     flows_dir: Path | None = None
@@ -191,6 +193,18 @@ def _count(env: Mapping[str, str], name: str, default: int, low: int = 0, high: 
     return int(value)
 
 
+def _region(value: str | None) -> str:
+    """An ISO country code libphonenumber knows ("US", "MX", "VN")."""
+    from phonenumbers import SUPPORTED_REGIONS
+
+    region = (value or "US").strip().upper()
+    if region not in SUPPORTED_REGIONS:
+        raise ConfigError(
+            f"TOWNLINE_PHONE_REGION must be a country code such as US or MX, not {value!r}"
+        )
+    return region
+
+
 def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = None) -> Settings:
     """Read settings from the environment; `.env` in the working directory is honoured."""
     if env is None:
@@ -231,6 +245,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = 
         deepl_server_url=(env.get("DEEPL_SERVER_URL") or "").rstrip("/") or None,
         staff_language=(env.get("TOWNLINE_STAFF_LANGUAGE") or "en").strip().lower(),
         send_unreviewed_translations=_bool(env.get("TOWNLINE_SEND_UNREVIEWED_TRANSLATIONS"), False),
+        phone_region=_region(env.get("TOWNLINE_PHONE_REGION")),
         translate_monthly_chars=_count(env, "TOWNLINE_TRANSLATE_MONTHLY_CHARS", 500_000, 0, 10**10),
         reminder_offsets=_offsets(env.get("TOWNLINE_REMINDERS")),
         flows_dir=Path(flows_dir) if flows_dir else None,

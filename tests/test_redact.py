@@ -284,3 +284,20 @@ def test_the_plain_export_is_unchanged_by_the_release_option(rt: Runtime) -> Non
     assert plain == response_rows(rt, redacted=False)
     assert plain[0]["created_at"] == "2026-11-24T15:00:00+00:00"
     assert "555-867-5309" in plain[0]["text"]
+
+
+def test_the_agencys_phone_region_is_a_setting(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TOWNLINE_PHONE_REGION=MX: national Mexican numbers are masked by default, on the CLI."""
+    from bot.config import ConfigError, load_settings
+
+    Simulator(rt, "sim-mx", language="es").say("llámeme al 33 1234 5678 por favor")
+    monkeypatch.setenv("DATABASE_URL", rt.settings.database_url)
+    monkeypatch.setenv("TOWNLINE_PHONE_REGION", "mx")
+    released = CliRunner().invoke(main, ["export", "--redact", "--format", "jsonl"])
+    assert released.exit_code == 0, released.output
+    assert "1234 5678" not in released.stdout
+    assert "[phone]" in released.stdout
+    with pytest.raises(ConfigError, match="TOWNLINE_PHONE_REGION"):
+        load_settings({"TOWNLINE_PHONE_REGION": "Springfield"}, instance=rt.settings.instance)

@@ -12,10 +12,12 @@ import click
 from bot.cli.common import runtime
 
 
-def _region(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """An ISO country libphonenumber knows ("US", "MX"), upper-cased."""
+def _region(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An ISO country libphonenumber knows ("US", "MX"), upper-cased; None: the setting's."""
     from phonenumbers import SUPPORTED_REGIONS
 
+    if value is None:
+        return None
     region = value.upper()
     if region not in SUPPORTED_REGIONS:
         raise click.BadParameter(f"{value!r} is not a country code such as US, MX or VN")
@@ -35,12 +37,12 @@ def _region(ctx: click.Context, param: click.Parameter, value: str) -> str:
 )
 @click.option(
     "--region",
-    default="US",
-    show_default=True,
+    default=None,
     callback=_region,
-    help="With --redact: the country whose phone numbers residents write without +country.",
+    help="With --redact: the country whose phone numbers residents write without +country "
+    "(default: TOWNLINE_PHONE_REGION, else US).",
 )
-def export(fmt: str, redact: bool, region: str) -> None:
+def export(fmt: str, redact: bool, region: str | None) -> None:
     """Write stored responses to standard output."""
     from bot.services.export import response_rows
     from storage import audit
@@ -48,6 +50,7 @@ def export(fmt: str, redact: bool, region: str) -> None:
     from storage.migrate import upgrade
 
     rt = runtime()
+    region = region or rt.settings.phone_region
     try:
         upgrade(rt.db)
         rows = response_rows(rt, redacted=redact, region=region)

@@ -204,7 +204,7 @@ def export_csv() -> ResponseReturnValue:
     except FilterError as exc:
         abort(400, str(exc))
     redacted = request.args.get("redacted") == "1"
-    rows = response_rows(rt, f.start, f.end, redacted=redacted)
+    rows = response_rows(rt, f.start, f.end, redacted=redacted, region=rt.settings.phone_region)
     detail: dict[str, object] = {
         "from": request.args.get("from"),
         "to": request.args.get("to"),
