@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.db import dialect_insert
+from storage.meetings import aware
 from storage.models import (
     ActionRecipient,
     Concern,
@@ -296,9 +297,8 @@ def is_silent_since(session: Session, contact_id: int, cutoff: datetime) -> bool
     contact = session.get(Contact, contact_id)
     if contact is None:
         return False
-    last = contact.last_seen_at or contact.created_at
-    last = last if last.tzinfo else last.replace(tzinfo=cutoff.tzinfo)
-    return last < cutoff and held_count(session, [contact_id]) == 0
+    silent = aware(contact.last_seen_at or contact.created_at) < cutoff
+    return silent and held_count(session, [contact_id]) == 0
 
 
 def words_before(session: Session, cutoff: datetime) -> int:

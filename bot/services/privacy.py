@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from bot.runtime import Runtime
 from storage import audit
 from storage import privacy as store
 from storage.db import transaction
+from storage.meetings import aware
 
 RUN_EVERY = timedelta(hours=24)
 RETENTION_ACTION = "retention.run"
@@ -188,8 +190,7 @@ def retention_due(rt: Runtime) -> bool:
         last = audit.last_at(session, RETENTION_ACTION)
     if last is None:
         return True
-    last = last if last.tzinfo else last.replace(tzinfo=UTC)
-    return rt.now() - last >= RUN_EVERY
+    return rt.now() - aware(last) >= RUN_EVERY
 
 
 def run_retention_if_due(rt: Runtime) -> RetentionReport | None:
@@ -202,33 +203,33 @@ def run_retention_if_due(rt: Runtime) -> RetentionReport | None:
 # ---- legal hold ------------------------------------------------------------------------------
 def hold_response(rt: Runtime, response_id: int, held: bool, actor: str) -> None:
     """Put a response on legal hold (a records request, litigation) or release it; audited."""
-    now = rt.now()
-    with transaction(rt.db) as session:
-        if not store.set_response_hold(session, response_id, now if held else None):
-            raise PrivacyError(f"there is no response {response_id}")
-        audit.record(
-            session,
-            actor=actor,
-            action="hold.set" if held else "hold.release",
-            at=now,
-            target="response",
-            target_id=response_id,
-        )
+    _hold(rt, "response", store.set_response_hold, response_id, held, actor)
 
 
 def hold_concern(rt: Runtime, concern_id: int, held: bool, actor: str) -> None:
     """Hold (or release) a concern and every response grouped into it; audited."""
+    _hold(rt, "concern", store.set_concern_hold, concern_id, held, actor)
+
+
+def _hold(
+    rt: Runtime,
+    target: str,
+    setter: Callable[[Session, int, datetime | None], bool],
+    target_id: int,
+    held: bool,
+    actor: str,
+) -> None:
     now = rt.now()
     with transaction(rt.db) as session:
-        if not store.set_concern_hold(session, concern_id, now if held else None):
-            raise PrivacyError(f"there is no concern {concern_id}")
+        if not setter(session, target_id, now if held else None):
+            raise PrivacyError(f"there is no {target} {target_id}")
         audit.record(
             session,
             actor=actor,
             action="hold.set" if held else "hold.release",
             at=now,
-            target="concern",
-            target_id=concern_id,
+            target=target,
+            target_id=target_id,
         )
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.guard import has_unstorable
 from bot.runtime import Runtime
 from storage import audit
 from storage import tokens as store
 from storage.db import transaction
+from storage.meetings import aware
 from storage.models import ApiToken
 
 TOKEN_ROLES = ("viewer", "staff")
@@ -87,7 +88,7 @@ def token_state(row: ApiToken, now: datetime) -> str:
     """active, expired or revoked: what an admin needs to know at a glance."""
     if row.revoked_at is not None:
         return "revoked"
-    if row.expires_at is not None and _aware(row.expires_at) <= now:
+    if row.expires_at is not None and aware(row.expires_at) <= now:
         return "expired"
     return "active"
 
@@ -121,8 +122,3 @@ def lookup(rt: Runtime, secret: str) -> ApiToken | None:
         if row is not None and row.id is not None:
             store.touch(session, row.id, rt.now())
         return row
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive UTC datetimes; make them comparable with the aware clock."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
