@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 import click
@@ -123,3 +124,62 @@ def flows_check() -> None:
     )
     if findings.errors:
         sys.exit(1)
+
+
+def _flows_dir() -> tuple[Path, tuple[str, ...]]:
+    """The flows folder the line loads and the languages it is configured with."""
+    from bot.config import load_settings
+    from flows.catalog import FLOWS_DIR
+
+    settings = load_settings()
+    return settings.flows_dir or FLOWS_DIR, settings.languages
+
+
+@flows.command("export-po")
+@click.option("--language", "language", required=True, help="Target language code, e.g. tl.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write into (default: po/LANGUAGE).",
+)
+def flows_export_po(language: str, out: Path | None) -> None:
+    """Write one gettext .po file per flow file, English as the source, for translators."""
+    from bot.po import export_po, write_po
+
+    directory, _ = _flows_dir()
+    out = out or Path("po") / language
+    catalogs = export_po(directory, language)
+    written = write_po(catalogs, out)
+    entries = sum(len(po) for po in catalogs.values())
+    todo = sum(len(po.untranslated_entries()) for po in catalogs.values())
+    fuzzy = sum(len(po.fuzzy_entries()) for po in catalogs.values())
+    click.echo(
+        f"wrote {len(written)} .po files to {out}: {entries} entries,"
+        f" {todo} untranslated, {fuzzy} fuzzy (English changed since)"
+    )
+
+
+@flows.command("import-po")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def flows_import_po(files: tuple[Path, ...]) -> None:
+    """Write translated .po files back into the flows, after checking the whole result."""
+    from bot.po import PoImportError, import_po
+
+    directory, languages = _flows_dir()
+    paths: list[Path] = []
+    for item in files:
+        paths += sorted(item.rglob("*.po")) if item.is_dir() else [item]
+    try:
+        report = import_po(directory, paths, languages)
+    except PoImportError as error:
+        click.echo(f"nothing written; fix these first:\n{error}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"{report.language}: {report.updated} updated, {report.confirmed} confirmed,"
+        f" {report.skipped_fuzzy} fuzzy and {report.untranslated} untranslated left out;"
+        f" files changed: {', '.join(report.written) or 'none'}"
+    )
+    for unit_id in report.stale:
+        click.echo(f"left out (its English changed after this .po was made): {unit_id}")
