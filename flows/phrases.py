@@ -49,6 +49,11 @@ _APOSTROPHES = "'\u2019\u2018`\u00b4\u02bc"
 # the others (circumflex, breve, horn) make a different vowel.
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
 _INVISIBLE = dict.fromkeys(map(ord, "\ufe0e\ufe0f\u200b\u200c\u200d\u2060\u00ad"), None)
+# Arabic vowel marks (tashkeel) and the tatweel that stretches a word: few residents type them,
+# and a word means the same with or without, so neither may keep a phrase from matching.
+_INVISIBLE.update(dict.fromkeys([*range(0x064B, 0x0660), 0x0670, 0x0640], None))
+# Arabic letters that residents write one for the other: alef maqsura for ya, ta marbuta for ha.
+_SAME_LETTER = {"\u0649": "\u064a", "\u0629": "\u0647"}
 
 
 class PhraseError(ValueError):
@@ -68,10 +73,13 @@ def fold_char(char: str) -> str:
         return "d"
     if char.isascii():
         return char
+    if char in _SAME_LETTER:
+        return _SAME_LETTER[char]
     stripped = "".join(
         c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c)
     )
-    return stripped[:1] or char
+    # A Hangul syllable decomposes into its letters (jamo), not a letter and marks: keep it whole.
+    return stripped if len(stripped) == 1 else char
 
 
 def fold(text: str) -> str:
@@ -91,7 +99,9 @@ def simplify(text: str) -> str:
     return _t2s().convert(text) if _WIDE.search(text) else text
 
 
-_CLAUSE_ENDS = frozenset(".,!?;:\n\u3002\uff0c\uff01\uff1f\uff1b\uff1a\u3001\u2026")
+_CLAUSE_ENDS = frozenset(
+    ".,!?;:\n\u3002\uff0c\uff01\uff1f\uff1b\uff1a\u3001\u2026\u060c\u061b\u061f"
+)
 
 
 def prepare(text: str, emoji: Mapping[str, str] | None = None) -> str:
