@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import opencc
 from langdetect import PROFILES_DIRECTORY, DetectorFactory, LangDetectException
 from langdetect.utils.lang_profile import LangProfile
 
@@ -50,10 +51,21 @@ MAX_TEXT_CHARS = 1000
 CJK_WEIGHT = 3
 """A Han, kana or Hangul character carries about as much as three alphabetic letters."""
 
+RIGHT_TO_LEFT = frozenset({"ar", "fa", "he", "ur", "ps", "yi", "dv", "ckb", "syr"})
+"""Languages written right to left: pages in them are laid out from the right."""
+
 SOURCES = ("explicit", "stored", "hint", "script", "detected", "default")
 
 # Our codes that langdetect spells differently.
-_LANGDETECT_ALIASES = {"zh": "zh-cn", "fil": "tl", "nb": "no"}
+_LANGDETECT_ALIASES = {
+    "zh": "zh-cn",
+    "zh-hant": "zh-tw",
+    "zh-hans": "zh-cn",
+    "fil": "tl",
+    "nb": "no",
+}
+# Chinese tags that mean Traditional characters.
+_TRADITIONAL_TAGS = frozenset({"zh-hant", "zh-tw", "zh-hk", "zh-mo"})
 
 # First word of a letter's Unicode name -> languages written mainly in that script.
 _SCRIPT_LANGUAGES: dict[str, tuple[str, ...]] = {
@@ -198,6 +210,11 @@ def _primary(code: str) -> str:
     return _normalize(code).split("-", 1)[0]
 
 
+def text_direction(code: str) -> str:
+    """The HTML dir of a language: "rtl" for Arabic and its neighbours, else "ltr"."""
+    return "rtl" if _primary(code) in RIGHT_TO_LEFT else "ltr"
+
+
 def configured_language(code: str | None, languages: Sequence[str]) -> str | None:
     """The configured language a tag such as "es-MX" or "ES" stands for, or None if not offered."""
     if not code or not code.strip():
@@ -313,7 +330,37 @@ def _script_language(words: Sequence[str], languages: Sequence[str]) -> str | No
         marked = sum(_is_vietnamese_word(word, languages) for word in judged)
         return vietnamese if marked and marked >= VI_WORD_SHARE * len(judged) else None
     candidates = {_primary(language) for language in languages} & set(_SCRIPT_LANGUAGES[script])
-    return configured_language(candidates.pop(), languages) if len(candidates) == 1 else None
+    if len(candidates) != 1:
+        return None
+    found = candidates.pop()
+    if found == "zh":
+        return _chinese(words, languages)
+    return configured_language(found, languages)
+
+
+@functools.cache
+def _opencc(config: str) -> opencc.OpenCC:
+    """One converter per direction per process: each loads its dictionaries."""
+    return opencc.OpenCC(config)
+
+
+def is_traditional(text: str) -> bool:
+    """Whether Han text uses more Traditional-only than Simplified-only characters."""
+    han = [char for char in text if _script_of(char) == "CJK"]
+    traditional = sum(_opencc("t2s").convert(char) != char for char in han)
+    simplified = sum(_opencc("s2t").convert(char) != char for char in han)
+    return traditional > simplified
+
+
+def _chinese(words: Sequence[str], languages: Sequence[str]) -> str | None:
+    """The configured Chinese for Han text: Traditional script to zh-Hant when both are offered."""
+    chinese = [language for language in languages if _primary(language) == "zh"]
+    if len(chinese) == 1:
+        return chinese[0]
+    traditional = [lang for lang in chinese if _normalize(lang) in _TRADITIONAL_TAGS]
+    simplified = [lang for lang in chinese if lang not in traditional]
+    wanted = traditional if is_traditional("".join(words)) else simplified
+    return wanted[0] if len(wanted) == 1 else None
 
 
 def script_language(text: str, languages: Sequence[str]) -> str | None:

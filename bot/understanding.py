@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.keywords import Keywords
+from bot.language import script_language
 from flows.catalog import Catalog
 from flows.triage import Triage, names_in
 
@@ -56,6 +57,13 @@ class Understanding:
         self.keywords = Keywords(catalog)
         self._names = catalog.names
         self._menu = tuple(f.id for f in catalog.menu_flows)
+        self._languages = catalog.languages
+
+    def _script_variant(self, language: str | None, text: str) -> str | None:
+        """Chinese words are listed in Simplified: Traditional text means zh-Hant where offered."""
+        if language is None or not language.startswith("zh"):
+            return language
+        return script_language(text, self._languages) or language
 
     def named(self, key: str, text: str) -> bool:
         """Whether the text names this topic ("technology") or choice ("technology.drones")."""
@@ -98,7 +106,7 @@ class Understanding:
         return Reading(
             text=text,
             classes=classes,
-            languages={c: found[c] for c in classes},
+            languages={c: self._script_variant(found[c], text) for c in classes},
             chosen_language=chosen,
             resumes=self.triage.resumes(text),
         )
