@@ -14,6 +14,7 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from bot.dates import format_month
+from bot.language import text_direction
 from bot.runtime import Runtime
 from bot.web.context import runtime
 from storage import actions
@@ -37,6 +38,7 @@ def words(rt: Runtime, lang: str) -> dict[str, Any]:
     agency = rt.settings.agency_for(lang)
     return {
         "lang": lang,
+        "dir": text_direction(lang),
         "agency": agency,
         "t": lambda key, **values: rt.catalog.page_text(key, lang, agency=agency, **values),
         "languages": [

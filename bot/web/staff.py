@@ -221,8 +221,10 @@ def export_csv() -> ResponseReturnValue:
             detail=detail,
         )
     name = "townline-responses-redacted.csv" if redacted else "townline-responses.csv"
+    # The byte-order mark is what tells Excel the file is UTF-8: without it, Arabic, Chinese and
+    # Vietnamese open as mojibake. Other tools read past it.
     return Response(
-        csv_text(rows),
+        "\ufeff" + csv_text(rows),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -24,6 +24,7 @@
   function bubble(direction, body, choices) {
     const li = document.createElement("li");
     li.className = direction;
+    li.dir = "auto"; // Arabic reads right to left, each message by its own first letters
     li.textContent = body;
     if (choices && choices.length) {
       const row = document.createElement("div");
