@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from bot.keywords import key as keyword_key
 from bot.segments import SegmentInfo, count_segments, gsm7_replacement
 from flows.catalog import Catalog, Flow, Step, fill, step_text
 
@@ -26,6 +27,9 @@ SAMPLE_VALUES = {
 }
 MENU_MESSAGES = ("topic_question", "menu_question", "topic_again", "invalid_choice")
 TYPICAL_FLOW = "safety"  # a typical conversation: a concern, then its questions
+# Keyword groups that may share a word: "no thanks" skips an optional question and answers no
+# to a yes-or-no one; no question is both.
+MAY_SHARE = frozenset({frozenset({"skip", "no"})})
 
 
 @dataclass
@@ -117,6 +121,9 @@ def lint(catalog: Catalog) -> Findings:
                 findings.errors += 1
                 line += f"  ERROR: over {budget} segments in {lang}"
         findings.report.append(line)
+    for problem in keyword_collisions(catalog):
+        findings.errors += 1
+        findings.report.append(f"ERROR: {problem}")
     if TYPICAL_FLOW in {f.id for f in catalog.flows}:
         for lang in catalog.languages:
             findings.typical[lang] = typical_conversation(catalog, lang)
@@ -133,3 +140,28 @@ def gsm7_without_lookalikes(text: str, info: SegmentInfo) -> int | None:
     for char in info.needless_chars:
         text = text.replace(char, gsm7_replacement(char) or char)
     return count_segments(text).segments
+
+
+def keyword_collisions(catalog: Catalog) -> list[str]:
+    """Words that would mean two things: one word in two keyword groups, or naming two languages.
+
+    Compared as the line reads them (case, accents and Chinese script aside), so "中文" and
+    "中文" in Traditional are one word.
+    """
+    groups: dict[str, dict[str, set[str]]] = {}
+    for group, by_lang in [*catalog.keywords.items(), ("language", catalog.language_words)]:
+        for lang, words in by_lang.items():
+            for word in words:
+                groups.setdefault(group, {}).setdefault(keyword_key(word), set()).add(lang)
+    problems: list[str] = []
+    names = sorted(groups)
+    for index, first in enumerate(names):
+        for second in names[index + 1 :]:
+            if frozenset({first, second}) in MAY_SHARE:
+                continue
+            for word in sorted(groups[first].keys() & groups[second].keys()):
+                problems.append(f"keyword {word!r} is in both {first} and {second}")
+    for word, langs in sorted(groups.get("language", {}).items()):
+        if len(langs - {"any"}) > 1:
+            problems.append(f"language word {word!r} names {', '.join(sorted(langs))}")
+    return problems

@@ -66,3 +66,21 @@ def test_the_report_ends_with_what_a_typical_conversation_costs() -> None:
     assert set(findings.typical) == {"en", "es", "vi", "zh"}
     assert findings.report[-1].startswith("a typical conversation (a safety concern), segments:")
     assert all(0 < n <= 12 for n in findings.typical.values())
+
+
+def test_a_word_that_would_mean_two_things_is_an_error(tmp_path: Path) -> None:
+    """A translator's "sí" in both yes and skip, or "中文" naming two languages, fails the check."""
+    copy = tmp_path / "flows"
+    shutil.copytree(FLOWS_DIR, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    keywords = copy / "keywords.yaml"
+    text = keywords.read_text("utf-8")
+    text = text.replace("    es: [saltar, omitir,", "    es: [saltar, sí, omitir,", 1)
+    text = text.replace("  vi: [TIẾNG VIỆT,", "  vi: [ESPAÑOL, TIẾNG VIỆT,", 1)
+    keywords.write_text(text, "utf-8")
+    findings = lint(load_catalog(("en", "es", "vi", "zh"), copy))
+    errors = [line for line in findings.report if line.startswith("ERROR")]
+    assert errors == [
+        "ERROR: keyword 'si' is in both skip and yes",
+        "ERROR: language word 'espanol' names es, vi",
+    ]
+    assert findings.errors == 2
