@@ -114,7 +114,7 @@ class Settings:
 
     def agency_for(self, language: str) -> str:
         """The agency's name as residents of this language know it."""
-        return self.agency_names.get(language) or self.agency_name
+        return self.agency_names.get(language.lower()) or self.agency_name
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed: tests and the CLI use it instead of mutating."""
@@ -133,11 +133,21 @@ def local_secret(instance: Path) -> str:
     return key
 
 
+def language_tag(code: str) -> str:
+    """A language tag in its usual case, as the flow files spell it: "zh-hant" is "zh-Hant",
+    "ES" is "es", "es_mx" is "es-MX" (language lower, script title, region upper)."""
+    parts = code.strip().replace("_", "-").split("-")
+    out = [parts[0].lower()]
+    for part in parts[1:]:
+        out.append(part.title() if len(part) == 4 else part.upper() if len(part) == 2 else part)
+    return "-".join(out)
+
+
 def _languages(value: str | None) -> tuple[str, ...]:
     """Parse `en,es,vi,zh` into a tuple, keeping order (the first is the default)."""
     if not value:
         return Settings.languages
-    langs = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    langs = tuple(language_tag(part) for part in value.split(",") if part.strip())
     if not langs:
         raise ConfigError("TOWNLINE_LANGUAGES is empty; give at least one, e.g. en")
     return langs

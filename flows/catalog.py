@@ -164,6 +164,35 @@ def normalise(text: str) -> str:
     return text.strip(" \t.,;:!?¡¿。！？，、\"'()[]*~")
 
 
+def with_base_words(data: Any, languages: Sequence[str]) -> Any:
+    """Give a variant (zh-Hant) the word and phrase lists of its base (zh) when the base is not
+    offered itself; the data is changed in place and returned.
+
+    zh-Hant lists only what Simplified zh does not already say (Cantonese, Taiwanese usage), and
+    Traditional text is matched in Simplified; so a line offering zh-Hant alone must still read
+    "救命" through zh's phrases, labelled zh-Hant so that every answer is in an offered language.
+    Texts are never inherited: every offered language has its own.
+    """
+    inherit = {
+        code: code.split("-", 1)[0]
+        for code in languages
+        if "-" in code and code.split("-", 1)[0] not in languages
+    }
+    if not inherit:
+        return data
+    if isinstance(data, dict):
+        for variant, base in inherit.items():
+            if isinstance(data.get(base), list):
+                own = data.get(variant)
+                data[variant] = [*(own if isinstance(own, list) else []), *data[base]]
+        for value in data.values():
+            with_base_words(value, languages)
+    elif isinstance(data, list):
+        for item in data:
+            with_base_words(item, languages)
+    return data
+
+
 def _read(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise FlowError(f"{path.name}: missing from {path.parent}")
@@ -238,7 +267,7 @@ class _Checker:
 
 
 def _load_flow(path: Path, check: _Checker, message_ids: set[str]) -> Flow | None:
-    data = _read(path)
+    data = with_base_words(_read(path), check.languages)
     where = path.name
     flow_id = check.ident(f"{where} id", data.get("id"))
     if f"{flow_id}.yaml" != path.name:
@@ -361,7 +390,7 @@ def load_catalog(languages: Sequence[str], directory: Path | None = None) -> Cat
         check.ident(f"messages.yaml {key}", key): check.text(f"messages.yaml {key}", value)
         for key, value in raw_messages.items()
     }
-    keywords_data = _read(directory / "keywords.yaml")
+    keywords_data = with_base_words(_read(directory / "keywords.yaml"), languages)
     raw_keywords = keywords_data.get("keywords") or {}
     keywords = {
         group: check.words(f"keywords.yaml {group}", raw_keywords.get(group), require_all=True)
@@ -433,7 +462,7 @@ def _triage(text: str, languages: tuple[str, ...]) -> tuple[Triage, list[str]]:
         return Triage.empty(), [f"triage.yaml: not valid YAML: {exc}"]
     if not isinstance(data, dict) or data.get("version") != 1:
         return Triage.empty(), ["triage.yaml: must be a mapping with version: 1"]
-    return load_triage(data, languages)
+    return load_triage(with_base_words(data, languages), languages)
 
 
 def step_text(catalog: Catalog, step: Step, language: str) -> str:
