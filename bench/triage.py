@@ -2,6 +2,7 @@
 
     python bench/triage.py                 # every split, per language and in total
     python bench/triage.py --misses tune   # list what the tuning splits miss
+    python bench/triage.py --languages en,ar   # only these languages
 
 Splits: `tune` and `tune2` were tuned on; `test` was measured blind once, then tuned on;
 `heldout` was never tuned on and is the honest figure for wordings nobody has seen. Speed is
@@ -67,8 +68,11 @@ def speed(understanding: Understanding) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", choices=sorted(GROUPS), help="list what this split misses")
+    parser.add_argument(
+        "--languages", help="comma-separated, e.g. en,ar (default: every language in the corpus)"
+    )
     args = parser.parse_args()
-    langs = languages()
+    langs = args.languages.split(",") if args.languages else languages()
     understanding = Understanding(load_catalog(langs))
     for name, splits in GROUPS.items():
         scores = {lang: score(understanding, rows(splits, [lang])) for lang in langs}

@@ -29,7 +29,7 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -198,6 +198,46 @@ class LangdetectDetector:
         if label is None:
             return None
         return label, probability
+
+
+MARKER_SHARE = 0.2
+"""Share of a text's words that must be marker words of one language for it to be taken as it."""
+MIN_MARKERS = 2
+"""Fewest marker words: one "nou" is a coincidence, two in three words are a language."""
+
+
+class MarkedDetector:
+    """Marker words first, for languages the detector has no profile for; then the detector.
+
+    langdetect knows no Haitian Creole: left to it, Kreyòl is forced into Tagalog or English.
+    Kreyòl's everyday words (mwen, nou, tanpri, kounye a) are its own, so a text where enough of
+    the words are such markers is Kreyòl. The markers are data (flows/keywords.yaml `markers`).
+    """
+
+    def __init__(self, markers: Mapping[str, Iterable[str]], fallback: Detector) -> None:
+        self._markers = {
+            language: frozenset(_fold_word(word) for word in words)
+            for language, words in markers.items()
+        }
+        self._fallback = fallback
+
+    def detect(self, text: str) -> tuple[str, float] | None:
+        """The marked language when the words show it, else what the detector says."""
+        words = [_fold_word(word) for word in _words(text)]
+        best: tuple[int, str] | None = None
+        for language, markers in self._markers.items():
+            hits = sum(word in markers for word in words)
+            if hits >= MIN_MARKERS and hits >= MARKER_SHARE * len(words):
+                best = max(best or (hits, language), (hits, language))
+        if best is not None:
+            return best[1], 1.0
+        return self._fallback.detect(text)
+
+
+def _fold_word(word: str) -> str:
+    """A word lowercased without accents: residents type "kreyol" as often as "kreyòl"."""
+    decomposed = unicodedata.normalize("NFD", word.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def _normalize(code: str) -> str:

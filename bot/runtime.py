@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.language import Detector, LangdetectDetector
+from bot.language import Detector, LangdetectDetector, MarkedDetector
 from bot.understanding import Understanding
 from flows.catalog import Catalog, load_catalog
 from storage.db import make_engine
@@ -56,6 +56,6 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utcnow) ->
         db=make_engine(settings.database_url),
         catalog=catalog,
         understanding=Understanding(catalog),
-        detector=LangdetectDetector(settings.languages),
+        detector=MarkedDetector(catalog.language_markers, LangdetectDetector(settings.languages)),
         clock=clock,
     )

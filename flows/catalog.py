@@ -116,6 +116,7 @@ class Catalog:
     messages: Mapping[str, Text]
     keywords: Mapping[str, Mapping[str, tuple[str, ...]]]
     language_words: Mapping[str, tuple[str, ...]]
+    language_markers: Mapping[str, tuple[str, ...]]  # see keywords.yaml `markers`
     flows: tuple[Flow, ...]
     knowledge: Mapping[str, Text]
     triage: Triage
@@ -397,6 +398,9 @@ def load_catalog(languages: Sequence[str], directory: Path | None = None) -> Cat
         for group in KEYWORD_GROUPS
     }
     language_words = check.words("keywords.yaml languages", keywords_data.get("languages"), True)
+    language_markers = check.words(
+        "keywords.yaml markers", keywords_data.get("markers") or {}, require_all=False
+    )
     flows = [
         flow
         for path in sorted((directory / "topics").glob("*.yaml"))
@@ -440,6 +444,7 @@ def load_catalog(languages: Sequence[str], directory: Path | None = None) -> Cat
         messages=messages,
         keywords=keywords,
         language_words=language_words,
+        language_markers={k: v for k, v in language_markers.items() if k != "any"},
         flows=tuple(flows),
         knowledge=knowledge,
         triage=triage,
