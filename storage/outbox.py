@@ -187,10 +187,16 @@ def claim(
         limit
     )
     if is_postgres(engine):
-        inner = inner.with_for_update(skip_locked=True)
+        # Materialised, so the LIMIT is applied once: as a plain IN (subquery), PostgreSQL may
+        # re-run the SKIP LOCKED subquery for each outer row on a table without statistics
+        # (freshly filled) and take 3 or 7 rows for a limit of 1, beyond the pacer's budget.
+        picked = inner.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        chosen = col(Outbox.id).in_(select(picked.c.id))
+    else:
+        chosen = col(Outbox.id).in_(inner.scalar_subquery())
     stmt = (
         update(Outbox)
-        .where(col(Outbox.id).in_(inner.scalar_subquery()), _due(now))
+        .where(chosen, _due(now))
         .values(status=SENDING, lease_until=lease_until, attempts=col(Outbox.attempts) + 1)
         .returning(Outbox.id)
     )

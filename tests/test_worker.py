@@ -7,6 +7,8 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlmodel import col, select
+
 from bot.runtime import Runtime
 from bot.worker import MAX_ATTEMPTS, Worker, backoff
 from channels.base import RETRY, SENT, Outbound, SendResult
@@ -212,3 +214,22 @@ def test_an_unreachable_address_gets_no_bulk_until_the_resident_writes_again(
     [later] = _queue(rt, 1, kind="broadcast", proactive=True, priority=10)
     Worker(rt).drain()
     assert later in [m.outbox_id for m in channel.sent]
+
+
+def test_a_claim_takes_no_more_rows_than_its_limit_on_a_freshly_filled_table(rt: Runtime) -> None:
+    """The pacer asks for exactly what the provider may take now; more would be sent late.
+
+    On PostgreSQL a plain `IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` may be re-run per
+    outer row on a table the planner has no statistics for, taking several rows for n = 1.
+    """
+    _queue(rt, 150)
+    taken = 0
+    for _ in range(100):
+        rows = outbox.claim(
+            rt.db, now=rt.now(), lease_until=rt.now() + timedelta(seconds=13), limit=1
+        )
+        assert len(rows) <= 1
+        taken += len(rows)
+    with transaction(rt.db) as session:
+        sending = session.exec(select(Outbox).where(col(Outbox.status) == "sending")).all()
+    assert taken == len(sending) == 100
