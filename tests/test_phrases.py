@@ -70,3 +70,24 @@ def test_anchors_name_words_every_match_must_hold() -> None:
     assert anchors("someone? is inside") == {("word", "is")}
     assert anchors("burglar*") == {("prefix", "burglar")}
     assert anchors("有人 .. 闯入") == {("wide", "有人")}
+
+
+@pytest.mark.parametrize(
+    "written", ["حريق", "الحريق", "والحريق", "بالحريق", "فحريق", "للحريق", "وبحريق", "حَرِيق"]
+)
+def test_an_arabic_word_matches_with_the_little_words_joined_to_it(written: str) -> None:
+    """ "and", "with", "the" are written onto the next word in Arabic; marks are optional."""
+    pattern = re.compile(compile_phrase("حريق"))
+    assert pattern.search(fold(prepare(written)))
+
+
+def test_an_arabic_word_does_not_match_inside_another() -> None:
+    pattern = re.compile(compile_phrase("حريق"))
+    assert not pattern.search(fold(prepare("حريقه")))  # its own suffix: only with حريق*
+
+
+def test_a_korean_syllable_is_matched_whole_not_by_its_first_letter() -> None:
+    """Hangul syllables decompose into letters; 불 (fire) must not match 바 or 비."""
+    pattern = re.compile(compile_phrase("불이야"))
+    assert pattern.search(fold(prepare("불이야!!")))
+    assert not pattern.search(fold(prepare("비이야")))
