@@ -23,7 +23,13 @@ from storage.migrate import upgrade
 
 # Set to a PostgreSQL URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run on PostgreSQL.
 PG_URL = os.environ.get("TOWNLINE_TEST_DATABASE_URL", "")
-LANGUAGES = ("en", "es", "vi", "zh")
+# The languages the test agency offers: the shipped default, or e.g. all ten with
+# TOWNLINE_TEST_LANGUAGES=en,es,vi,zh,zh-Hant,tl,ko,ar,ru,ht (stories assume English first).
+LANGUAGES = tuple(
+    code.strip()
+    for code in os.environ.get("TOWNLINE_TEST_LANGUAGES", "en,es,vi,zh").split(",")
+    if code.strip()
+)
 
 
 class Clock:

@@ -39,6 +39,21 @@ def _misses(result: Score, name: str) -> list[str]:
     return [text for label, text in result.misses if label == name]
 
 
+@pytest.mark.parametrize("language", ["tl", "ko", "ar", "ru", "ht", "zh-Hant"])
+@pytest.mark.parametrize("split", ["tune", "heldout"])
+def test_each_new_language_has_its_share_of_every_class(language: str, split: str) -> None:
+    """Issue 14's floor per language and split: 20 emergency, 10 crisis, 10 violence, 15 stop,
+    30 ordinary, written by native-quality writers from the description of each class."""
+    counts: dict[str, int] = {}
+    for row in rows((split,), [language]):
+        for label in row.labels:
+            counts[label] = counts.get(label, 0) + 1
+    floor = {"emergency": 20, "crisis": 10, "violence": 10, "stop": 15, "ordinary": 30}
+    assert {name: counts.get(name, 0) >= least for name, least in floor.items()} == dict.fromkeys(
+        floor, True
+    ), counts
+
+
 def test_the_corpus_has_every_class_in_every_language() -> None:
     for language in ("en", "es", "vi", "zh"):
         counts: dict[str, int] = {}
