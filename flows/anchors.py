@@ -8,13 +8,27 @@ from __future__ import annotations
 
 import re
 
-from flows.phrases import alternatives, fold, is_wide, prepare, split_tokens
+from flows.phrases import (
+    ARABIC_LETTER,
+    ARABIC_PROCLITICS,
+    alternatives,
+    fold,
+    is_wide,
+    prepare,
+    split_tokens,
+)
 
 Anchor = tuple[str, str]
 """("word", w): the message has the word w; ("prefix", p): a word starting with p; ("wide", s):
 the Han text s appears. Words are folded, with repeated letters collapsed."""
 
-_ANCHOR_WORD = re.compile(r"[0-9a-z\u00b5\u00df-\u024f\u0370-\u04ff\u1e00-\u1eff]+")
+_ANCHOR_WORD = re.compile(
+    r"[0-9a-z\u00b5\u00df-\u024f\u0370-\u04ff\u0620-\u064a\u0660-\u0669\u066e-\u06d3"
+    r"\u1e00-\u1eff]+"
+)
+# What Arabic writes onto a word ("and", "with", "the": والحريق): a message's word also counts
+# as the word without it, since phrases name the bare word (see flows.phrases).
+_ARABIC_JOINED = re.compile(ARABIC_PROCLITICS.removesuffix("?"))
 _RUNS = re.compile(r"(.)\1+")
 
 
@@ -25,7 +39,12 @@ def collapse(word: str) -> str:
 
 def anchor_words(folded: str) -> frozenset[str]:
     """The words of a folded, prepared text as anchors see them."""
-    return frozenset(_ANCHOR_WORD.findall(collapse(folded)))
+    words = set(_ANCHOR_WORD.findall(collapse(folded)))
+    for word in [w for w in words if ARABIC_LETTER.match(w)]:
+        for end in range(1, min(len(word) - 1, 5)):
+            if _ARABIC_JOINED.fullmatch(word[:end]):
+                words.add(word[end:])
+    return frozenset(words)
 
 
 def anchors(phrase: str) -> frozenset[Anchor] | None:

@@ -138,11 +138,11 @@ def prepare(text: str, emoji: Mapping[str, str] | None = None) -> str:
 _SPACES = re.compile(r"[ \t]+")
 # Arabic writes "and", "so", "with", "for", "like" and "the" joined to the next word: وحريق,
 # بالسكين, والشرطة. Any Arabic word of a phrase may carry them, so phrases name the bare word.
-_ARABIC_LETTER = re.compile(r"[\u0620-\u064a\u066e-\u06d3]")
+ARABIC_LETTER = re.compile(r"[\u0620-\u064a\u066e-\u06d3]")
 _AND = "[\u0648\u0641]"  # wa, fa
 _WITH = "[\u0628\u0643\u0644]"  # bi, ka, li
 _THE = "\u0627\u0644"  # al
-_ARABIC_PROCLITICS = f"(?:{_AND}?(?:{_WITH}?{_THE}|\u0644\u0644|{_WITH})|{_AND})?"
+ARABIC_PROCLITICS = f"(?:{_AND}?(?:{_WITH}?{_THE}|\u0644\u0644|{_WITH})|{_AND})?"
 
 
 def _one_space(match: re.Match[str]) -> str:
@@ -243,8 +243,8 @@ def _word_regex(word: str, marks_matter: bool, phrase: str) -> tuple[str, bool]:
         "".join(_letter_regex(c, marks_matter, exact) for c in part) for part in text.split()
     )
     start = "" if _WIDE.match(text[0]) else _NOT_AFTER_LETTER
-    if _ARABIC_LETTER.match(text[0]):
-        start += _ARABIC_PROCLITICS
+    if ARABIC_LETTER.match(text[0]):
+        start += ARABIC_PROCLITICS
     end = "" if _WIDE.match(text[-1]) else (r"\w*" if prefix else _NOT_BEFORE_LETTER)
     return start + body + end, bool(_WIDE.search(text))
 
