@@ -40,6 +40,7 @@ class Findings:
     errors: int = 0
     warnings: int = 0
     typical: dict[str, int] = field(default_factory=dict)  # segments per language
+    totals: dict[str, int] = field(default_factory=dict)  # every text once, per language
 
 
 def _menu(catalog: Catalog, lang: str) -> list[str]:
@@ -104,6 +105,7 @@ def lint(catalog: Catalog) -> Findings:
     findings = Findings()
     for where, lang, template in texts(catalog):
         info = _segments(template)
+        findings.totals[lang] = findings.totals.get(lang, 0) + info.segments
         line = f"{where:<32} {lang:<3} {info.encoding:<5} {info.segments} seg"
         if (plain := gsm7_without_lookalikes(fill(template, SAMPLE_VALUES), info)) is not None:
             findings.warnings += 1
@@ -124,6 +126,8 @@ def lint(catalog: Catalog) -> Findings:
     for problem in keyword_collisions(catalog):
         findings.errors += 1
         findings.report.append(f"ERROR: {problem}")
+    totals = ", ".join(f"{lang} {n}" for lang, n in findings.totals.items())
+    findings.report.append(f"every message once, segments: {totals}")
     if TYPICAL_FLOW in {f.id for f in catalog.flows}:
         for lang in catalog.languages:
             findings.typical[lang] = typical_conversation(catalog, lang)
