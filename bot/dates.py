@@ -40,8 +40,10 @@ def _day_pattern(language: str) -> str:
 _NAMES_CLDR_LACKS = {
     "ht": (
         ("lendi", "madi", "mèkredi", "jedi", "vandredi", "samdi", "dimanch"),
-        ("janvye", "fevriye", "mas", "avril", "me", "jen")
-        + ("jiyè", "out", "septanm", "oktòb", "novanm", "desanm"),
+        (
+            *("janvye", "fevriye", "mas", "avril", "me", "jen"),
+            *("jiyè", "out", "septanm", "oktòb", "novanm", "desanm"),
+        ),
     )
 }
 

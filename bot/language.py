@@ -250,6 +250,11 @@ def _primary(code: str) -> str:
     return _normalize(code).split("-", 1)[0]
 
 
+def same_language(first: str, second: str) -> bool:
+    """Two scripts or regions of one language (zh and zh-Hant, es and es-MX)."""
+    return _primary(first) == _primary(second)
+
+
 def text_direction(code: str) -> str:
     """The HTML dir of a language: "rtl" for Arabic and its neighbours, else "ltr"."""
     return "rtl" if _primary(code) in RIGHT_TO_LEFT else "ltr"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.engine.context import Context, Turn
 from bot.events import Reply, ReplyChoice, SetLanguage
-from bot.language import decide_language
+from bot.language import decide_language, same_language
 
 
 def choose(ctx: Context, allow_detection: bool, command: str | None = None) -> None:
@@ -20,6 +20,8 @@ def choose(ctx: Context, allow_detection: bool, command: str | None = None) -> N
             break
     if said_in is None and (hit := ctx.kw.exact("greeting", ctx.text)) and hit.language:
         said_in = hit.language
+    if said_in and ctx.contact.language and same_language(said_in, ctx.contact.language):
+        said_in = ctx.contact.language  # 謝謝 from a resident who chose Simplified: still zh
     decision = decide_language(
         ctx.text if allow_detection else "",
         explicit=None,
