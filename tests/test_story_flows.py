@@ -16,12 +16,24 @@ OPENINGS = {
     "es": "Los carros pasan a toda velocidad por la calle Elm cada noche",
     "vi": "Xe chạy rất nhanh trên đường Elm mỗi tối, tôi lo cho bọn trẻ",
     "zh": "每天晚上都有车在榆树街上飙车，我很担心孩子们",
+    "zh-Hant": "每天晚上都有車在榆樹街上飆車，我很擔心孩子們",
+    "tl": "Gabi-gabi may mga kotseng nagkakarera sa Elm Street at nag-aalala ako sa mga bata",
+    "ko": "매일 밤 엘름 거리에서 차들이 과속해서 아이들이 걱정돼요",
+    "ar": "كل ليلة تسير السيارات بسرعة كبيرة في شارع إلم وأنا قلق على الأطفال",
+    "ru": "Каждую ночь по улице Элм гоняют машины, я волнуюсь за детей",
+    "ht": "Chak swa machin ap kouri twò vit nan lari Elm, mwen pè pou timoun yo",
 }
 ANSWERS = {
     "en": "It is worst after ten at night",
     "es": "Es peor después de las diez de la noche",
     "vi": "Tệ nhất là sau mười giờ tối",
     "zh": "晚上十点以后最严重",
+    "zh-Hant": "晚上十點以後最嚴重",
+    "tl": "Pinakamalala pagkalipas ng alas-diyes ng gabi",
+    "ko": "밤 10시 이후가 제일 심해요",
+    "ar": "الوضع أسوأ بعد العاشرة ليلا",
+    "ru": "Хуже всего после десяти вечера",
+    "ht": "Se apre dizè diswa li pi mal",
 }
 FLOWS = ("safety", "policy", "technology", "interaction", "meetings")
 

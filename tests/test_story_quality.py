@@ -258,5 +258,7 @@ def test_thanks_after_the_end_is_answered_with_youre_welcome(
     resident = Simulator(rt, f"sim-{language}-{thanks}", language=language)
     resident.say("MEETINGS")
     resident.say("no")  # the meetings flow ends here
-    [reply] = resident.say(thanks)
+    reply, *offers = resident.say(thanks)
     assert reply.startswith(welcome)
+    # 謝謝 is Traditional: where zh-Hant is offered too, it is offered once, never switched to.
+    assert offers == ([rt.catalog.text("offer_language", "zh-Hant")] if offers else [])
