@@ -137,7 +137,8 @@ def prepare(text: str, emoji: Mapping[str, str] | None = None) -> str:
 
 _SPACES = re.compile(r"[ \t]+")
 # Arabic writes "and", "so", "with", "for", "like" and "the" joined to the next word: وحريق,
-# بالسكين, والشرطة. Any Arabic word of a phrase may carry them, so phrases name the bare word.
+# بالسكين, والشرطة. Any Arabic word of three letters or more may carry them, so phrases name the
+# bare word.
 ARABIC_LETTER = re.compile(r"[\u0620-\u064a\u066e-\u06d3]")
 _AND = "[\u0648\u0641]"  # wa, fa
 _WITH = "[\u0628\u0643\u0644]"  # bi, ka, li
@@ -243,8 +244,8 @@ def _word_regex(word: str, marks_matter: bool, phrase: str) -> tuple[str, bool]:
         "".join(_letter_regex(c, marks_matter, exact) for c in part) for part in text.split()
     )
     start = "" if _WIDE.match(text[0]) else _NOT_AFTER_LETTER
-    if ARABIC_LETTER.match(text[0]):
-        start += ARABIC_PROCLITICS
+    if ARABIC_LETTER.match(text[0]) and len(text) > 2:
+        start += ARABIC_PROCLITICS  # not on short words: ما would match لما (when), حد لحد
     end = "" if _WIDE.match(text[-1]) else (r"\w*" if prefix else _NOT_BEFORE_LETTER)
     return start + body + end, bool(_WIDE.search(text))
 

@@ -91,3 +91,10 @@ def test_a_korean_syllable_is_matched_whole_not_by_its_first_letter() -> None:
     pattern = re.compile(compile_phrase("불이야"))
     assert pattern.search(fold(prepare("불이야!!")))
     assert not pattern.search(fold(prepare("비이야")))
+
+
+def test_a_short_arabic_word_takes_no_joined_letters() -> None:
+    """ما (not) must not match لما (when): joined letters are for words of three letters or more."""
+    pattern = re.compile(compile_phrase("ما"))
+    assert pattern.search(fold(prepare("ما بدي")))
+    assert not pattern.search(fold(prepare("لما تبعتولي")))
