@@ -198,3 +198,17 @@ def test_the_inbox_shows_times_in_the_agencys_time_zone(rt: Runtime, client: Fla
     page = client.get("/staff").get_data(as_text=True)
     assert "2026-11-24 10:00" in page  # 10:00 in New York
     assert "2026-11-24 15:00" not in page
+
+
+def test_the_csv_opens_in_a_spreadsheet_as_utf8_with_arabic_intact(
+    rt: Runtime, client: FlaskClient
+) -> None:
+    """Excel reads a CSV as UTF-8 only with a byte-order mark; without it Arabic is mojibake."""
+    arabic = "الشارع أمام المدرسة مظلم جدا في الليل"
+    raise_concern(rt, "sim-ar", "en", arabic, "شارع النخيل")  # words kept as written
+    staff_account(rt, "val@city.gov", "viewer")
+    log_in(client, "val@city.gov")
+    raw = client.get("/staff/export.csv?from=2026-11-01&to=2026-11-30").get_data()
+    assert raw.startswith("\ufeff".encode())
+    [row] = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert (row["text"], row["place"]) == (arabic, "شارع النخيل")
