@@ -19,7 +19,7 @@ import json
 import shutil
 import string
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,7 +178,7 @@ def _placeholders(text: str) -> set[str]:
         return {"<unbalanced braces>"}
 
 
-def import_po(directory: Path, files: Iterable[Path], languages: Iterable[str]) -> ImportReport:
+def import_po(directory: Path, files: Iterable[Path], languages: Sequence[str]) -> ImportReport:
     """Write the .po files' translations into the flows, after checking the whole result.
 
     `languages` are the ones the agency has configured; the catalog is checked with those and
@@ -255,7 +255,7 @@ def import_po(directory: Path, files: Iterable[Path], languages: Iterable[str]) 
 
 
 def _check(
-    directory: Path, texts: Mapping[str, str], language: str, languages: Iterable[str]
+    directory: Path, texts: Mapping[str, str], language: str, languages: Sequence[str]
 ) -> None:
     """Load the changed flows in a scratch copy, as the line would; raise on any problem.
 
