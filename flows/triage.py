@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flows.anchors import anchors
+from flows.anchors import Anchor, anchors
 from flows.matching import Patterns, Phrase, Text
 from flows.phrases import PhraseError, compile_phrase, prepare
 
@@ -199,15 +199,24 @@ class _Loader:
             marked = language in self.marks_matter
             for item in items:
                 try:
-                    regex = compile_phrase(str(item), marks_matter=marked, greedy=greedy)
-                    found = anchors(str(item))
+                    pattern, found = _compiled(str(item), marked, greedy, anchored)
                 except (PhraseError, re.error) as exc:
                     self.problems.append(f"{where} {language}: {exc}")
                     continue
-                if anchored:
-                    regex = f"(?:{regex})"
-                phrases.append(Phrase(language, str(item), re.compile(regex), marked, found))
+                phrases.append(Phrase(language, str(item), pattern, marked, found))
         return Patterns(phrases)
+
+
+@functools.lru_cache(maxsize=65536)
+def _compiled(
+    phrase: str, marked: bool, greedy: bool, anchored: bool
+) -> tuple[re.Pattern[str], frozenset[Anchor] | None]:
+    """One phrase compiled once per process: every runtime (each test builds one) loads the
+    topic names again, and ten languages' names outgrow the re module's own cache."""
+    regex = compile_phrase(phrase, marks_matter=marked, greedy=greedy)
+    if anchored:
+        regex = f"(?:{regex})"
+    return re.compile(regex), anchors(phrase)
 
 
 def load_triage(data: Mapping[str, Any], languages: Sequence[str]) -> tuple[Triage, list[str]]:
