@@ -237,18 +237,7 @@ def draft_action(rt: Runtime, action_id: int, actor: str, source: str | None = N
     left = budget_left(rt)
     if left is not None and len(messages[source]) * len(missing) > left:
         raise TranslationError("this month's translation budget is spent")
-    sent_total = 0
-    for lang in missing:
-        try:
-            [text], sent = _send(provider, [messages[source]], lang, source)
-        except TranslationRefused as exc:
-            log.info("provider cannot draft %s: %s", lang, exc)
-            continue
-        except TranslationUnavailable as exc:
-            raise TranslationError(f"the translation service is not answering ({exc})") from exc
-        messages[lang] = text
-        drafts[lang] = {"source": source, "provider": provider.name, "reviewed": False}
-        sent_total += sent
+    sent_total = _draft_into(provider, messages, drafts, source, missing)
     drafted = [lang for lang in missing if lang in messages]
     now = rt.now()
     with transaction(rt.db) as session:
@@ -267,6 +256,30 @@ def draft_action(rt: Runtime, action_id: int, actor: str, source: str | None = N
     return drafted
 
 
+def _draft_into(
+    provider: Translator,
+    texts: dict[str, str],
+    drafts: dict[str, Any],
+    source: str,
+    missing: list[str],
+) -> int:
+    """Machine-draft each missing language from the source text, in place, marked unreviewed;
+    a language the provider cannot do is left out. Returns the characters sent."""
+    sent_total = 0
+    for lang in missing:
+        try:
+            [text], sent = _send(provider, [texts[source]], lang, source)
+        except TranslationRefused as exc:
+            log.info("provider cannot draft %s: %s", lang, exc)
+            continue
+        except TranslationUnavailable as exc:
+            raise TranslationError(f"the translation service is not answering ({exc})") from exc
+        texts[lang] = text
+        drafts[lang] = {"source": source, "provider": provider.name, "reviewed": False}
+        sent_total += sent
+    return sent_total
+
+
 def draft_texts(
     rt: Runtime, texts: dict[str, str], source: str | None = None
 ) -> tuple[dict[str, str], dict[str, Any]]:
@@ -283,17 +296,9 @@ def draft_texts(
     left = budget_left(rt)
     if left is not None and len(texts[source]) * len(missing) > left:
         raise TranslationError("this month's translation budget is spent")
-    out, drafts, sent_total = dict(texts), {}, 0
-    for lang in missing:
-        try:
-            [text], sent = _send(provider, [texts[source]], lang, source)
-        except TranslationRefused:
-            continue
-        except TranslationUnavailable as exc:
-            raise TranslationError(f"the translation service is not answering ({exc})") from exc
-        out[lang] = text
-        drafts[lang] = {"source": source, "provider": provider.name, "reviewed": False}
-        sent_total += sent
+    out: dict[str, str] = dict(texts)
+    drafts: dict[str, Any] = {}
+    sent_total = _draft_into(provider, out, drafts, source, missing)
     if sent_total:
         with transaction(rt.db) as session:
             store.add_usage(session, _month(rt.now()), sent_total)
