@@ -31,13 +31,15 @@ from bot.events import (
 from bot.runtime import Runtime
 from bot.services import privacy
 from storage import conversations as store
+from storage import inbound as inbound_queue
 from storage import links, outbox
 from storage import meetings as meeting_store
 from storage.db import transaction
-from storage.models import Contact
+from storage.models import Contact, InboundQueue
 
 log = logging.getLogger(__name__)
 MAX_CONFLICT_RETRIES = 5
+MAX_ATTEMPTS = 5  # a queued message that raises this often is a bug: it waits for staff
 
 
 class SessionConflictError(RuntimeError):
@@ -52,6 +54,98 @@ class Receipt:
     contact_id: int | None = None
     message_id: int | None = None
     replies: list[Reply] = field(default_factory=list)
+
+
+def accept(rt: Runtime, message: Inbound) -> bool:
+    """Keep a webhook's message for the worker to answer; False for a redelivery.
+
+    This is all a webhook does before its 200: one insert, committed. The conversation runs
+    in the worker (`answer_waiting`), so a surge costs the web server almost nothing.
+    """
+    stored = inbound_queue.store(
+        rt.db,
+        channel=message.channel,
+        address=message.address,
+        provider_id=message.provider_id,
+        text=message.text,
+        media=message.media,
+        opt_out=message.opt_out,
+        received_at=message.received_at or rt.now(),
+    )
+    if stored:
+        rt.inbound_stored.set()
+    return stored
+
+
+def answer_waiting(rt: Runtime, limit: int | None = None) -> int:
+    """Answer stored messages, oldest first and one resident's in order; returns how many.
+
+    Each message is answered and taken off the queue in one transaction: a worker killed
+    half-way leaves it waiting, and the next worker answers it once. A message whose turn
+    raises (a bug, the database away) is tried again later, and after MAX_ATTEMPTS stops
+    holding up the resident's later messages; it stays in the queue for staff to see.
+    """
+    answered = conflicts = 0
+    while limit is None or answered < limit:
+        try:
+            if not _answer_next(rt):
+                break
+        except SessionConflictError:
+            conflicts += 1
+            if conflicts >= MAX_CONFLICT_RETRIES:
+                log.warning("a resident's session kept changing; their message waits")
+                break
+            continue
+        conflicts = 0
+        answered += 1
+    return answered
+
+
+def _answer_next(rt: Runtime) -> bool:
+    """Answer the next waiting message; False when nothing waits."""
+    now = rt.now()
+    with transaction(rt.db) as session:
+        row = inbound_queue.next_waiting(session, now)
+        if row is None:
+            return False
+        assert row.id is not None
+        try:
+            with session.begin_nested():  # a turn that raises leaves only its attempt counted
+                _receive_once(rt, session, _queued(row))
+        except SessionConflictError:
+            raise  # another turn for this resident won: replay this one from the start
+        except Exception:
+            give_up = row.attempts + 1 >= MAX_ATTEMPTS
+            log.exception(
+                "queued message %s failed on attempt %s%s",
+                row.id,
+                row.attempts + 1,
+                "; it no longer holds up the resident's later messages" if give_up else "",
+            )
+            inbound_queue.attempt_failed(
+                session, row.id, now=now, retry_in=_retry_in(row.attempts), give_up=give_up
+            )
+            return True
+        inbound_queue.remove(session, row.id)
+        return True
+
+
+def _queued(row: InboundQueue) -> Inbound:
+    """A stored message as the channel first handed it over."""
+    return Inbound(
+        channel=row.channel,
+        address=row.address,
+        text=row.text,
+        provider_id=row.provider_id,
+        received_at=row.received_at,
+        media=tuple(row.media or ()),
+        opt_out=row.opt_out,
+    )
+
+
+def _retry_in(attempts: int) -> timedelta:
+    """Seconds before trying a failing message again: 1, 4, 16, 64 …"""
+    return timedelta(seconds=4**attempts)
 
 
 def receive(rt: Runtime, inbound: Inbound) -> Receipt:

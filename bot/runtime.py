@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +35,9 @@ class Runtime:
     detector: Detector
     clock: Callable[[], datetime] = utcnow
     channels: dict[str, Channel] = field(default_factory=dict)
+    # Set when a webhook has stored a message: an in-process worker answers it at once.
+    # (A worker in another process hears of it from PostgreSQL, or looks on SQLite.)
+    inbound_stored: threading.Event = field(default_factory=threading.Event)
 
     def now(self) -> datetime:
         """The current time, from a clock tests can control."""

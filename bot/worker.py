@@ -27,7 +27,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlmodel import Session
 
-from bot import linking
+from bot import conversation, linking
 from bot.quiet import next_allowed
 from bot.runtime import Runtime
 from channels.base import (
@@ -40,6 +40,7 @@ from channels.base import (
     Outbound,
     SendResult,
 )
+from storage import inbound as inbound_queue
 from storage import links, outbox
 from storage.conversations import update_contact
 from storage.db import is_postgres, transaction
@@ -56,6 +57,12 @@ MAX_ATTEMPTS = 12
 # No jitter: retries come back through the channel's pacing, which spreads them anyway.
 RETRY_SCHEDULE = (5.0, 5.0, 5.0, 5.0, 10.0, 20.0, 40.0, 120.0, 1200.0, 1800.0, 1800.0)
 POLL_SECONDS = 0.5
+# A worker in another process than the web on SQLite has no signal that a message was stored
+# (PostgreSQL NOTIFYs; `townline serve` sets an event): it looks this often, without a lock.
+INBOUND_LOOK_SECONDS = 0.05
+# Whatever wakes it, the inbound loop looks at least this often (a lost notification, a
+# message waiting out a retry).
+INBOUND_IDLE_SECONDS = 1.0
 SCHEDULE_SECONDS = 5.0
 BATCH_SECONDS = 1.0  # claim about a second's worth of sending at a time
 MAX_BATCH = 500
@@ -409,22 +416,84 @@ class Worker:
             self._lock.release()
 
     def drain(self, max_rounds: int = 1000) -> int:
-        """Send until nothing is due (tests and `townline chat`)."""
+        """Answer every stored message and send until nothing is due (tests, `townline chat`)."""
         total = 0
         for _ in range(max_rounds):
-            handled = self.run_once()
+            handled = self.answer() + self.run_once()
             total += handled
             if handled == 0:
                 break
         return total
 
-    def pump(self) -> int:
+    def answer(self) -> int:
+        """Answer every stored message the webhooks left; returns how many were answered.
+
+        One message per transaction, each under the SQLite write lock the sending threads
+        queue on, so a burst of messages never holds up the recording of sends for long.
+        """
+        answered = 0
+        while True:
+            with self.writes:
+                done = conversation.answer_waiting(self.rt, limit=1)
+            if not done:
+                return answered
+            answered += done
+
+    def listen(self, stop: threading.Event, *, in_process: bool) -> None:
+        """Answer stored messages as they arrive, then hand their replies to the lanes at once.
+
+        Woken by the web in the same process (`townline serve`), by PostgreSQL's NOTIFY, or,
+        for a worker of its own on SQLite, by looking every INBOUND_LOOK_SECONDS.
+        """
+        wait = self._waiter(stop, in_process=in_process)
+        while not stop.is_set():
+            try:
+                if self.answer():
+                    self.pump(wait=True)
+            except Exception:  # the database is away: messages wait for it, safely stored
+                log.exception("answering stored messages failed; trying again")
+                stop.wait(INBOUND_IDLE_SECONDS)
+            wait()
+
+    def _waiter(self, stop: threading.Event, *, in_process: bool) -> Callable[[], None]:
+        """How the inbound loop waits for the next stored message in this kind of process."""
+        stored = self.rt.inbound_stored
+        if in_process:
+
+            def wait_for_event() -> None:
+                stored.wait(INBOUND_IDLE_SECONDS)
+                stored.clear()
+
+            return wait_for_event
+        if is_postgres(self.rt.db):
+            listener = inbound_queue.Listener(self.rt.db)
+            stop_listening = threading.Thread(
+                target=lambda: (stop.wait(), listener.close()), daemon=True
+            )
+            stop_listening.start()
+
+            def wait_for_notify() -> None:
+                if not stop.is_set():
+                    listener.wait(INBOUND_IDLE_SECONDS)
+
+            return wait_for_notify
+
+        def look() -> None:
+            deadline = time.monotonic() + INBOUND_IDLE_SECONDS
+            while not stop.wait(INBOUND_LOOK_SECONDS) and time.monotonic() < deadline:
+                if inbound_queue.has_waiting(self.rt.db):
+                    return
+
+        return look
+
+    def pump(self, wait: bool = False) -> int:
         """Keep each channel's lane fed: claim a batch when little is queued; returns at once.
 
-        The long-running worker calls this twice a second; the lanes send in the background,
-        so one batch's slow answers never hold up the claiming of the next.
+        The long-running worker calls this twice a second, and the inbound loop as soon as it
+        has answered messages (`wait`: after a pump already running, not instead of it); the
+        lanes send in the background, so slow answers never hold up the next claim.
         """
-        if not self._lock.acquire(blocking=False):
+        if not self._lock.acquire(blocking=wait):
             return 0
         try:
             if self._closed:
@@ -515,6 +584,18 @@ class Worker:
                     next_attempt_at=now,
                     attempts=max(0, row.attempts - 1),
                     last_error=None,
+                )
+                return
+            if inbound_queue.waiting_from(session, contact.channel, contact.address):
+                # The resident has written and not yet been answered, maybe STOP: nothing
+                # goes to them until the inbound loop has read it (it is answering now).
+                outbox.finish(
+                    session,
+                    row.id,
+                    held=held,
+                    status=outbox.PENDING,
+                    next_attempt_at=now,
+                    attempts=max(0, row.attempts - 1),
                 )
                 return
             if contact.opted_out_at is not None and row.kind not in outbox.OPT_OUT_EXEMPT_KINDS:
@@ -674,10 +755,12 @@ def start_background(rt: Runtime) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     worker = Worker(rt)
     _add_jobs(scheduler, worker)
+    stop = _start_listening(worker, in_process=True)
 
     def stopped(_event: object) -> None:
         # Rows claimed but not yet sent go back at once rather than waiting out their lease,
         # and another process may take the scheduled jobs straight away.
+        stop.set()
         worker.close()
         worker.scheduler_lock.release()
 
@@ -691,11 +774,27 @@ def run_forever(rt: Runtime) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     worker = Worker(rt)
     _add_jobs(scheduler, worker)
+    stop = _start_listening(worker, in_process=False)
     try:
         scheduler.start()
     finally:
+        stop.set()
         worker.close()
         worker.scheduler_lock.release()
+
+
+def _start_listening(worker: Worker, *, in_process: bool) -> threading.Event:
+    """The inbound loop in a thread of its own; set the returned event to stop it."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=worker.listen,
+        args=(stop,),
+        kwargs={"in_process": in_process},
+        daemon=True,
+        name="inbound",
+    )
+    thread.start()
+    return stop
 
 
 def _add_jobs(scheduler: BaseScheduler, worker: Worker) -> None:

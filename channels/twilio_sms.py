@@ -25,7 +25,7 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.config import Settings
-from bot.conversation import receive
+from bot.conversation import accept
 from bot.events import Inbound
 from bot.guard import UnacceptableError, bounded_int, has_unstorable, storable
 from bot.runtime import Runtime
@@ -266,12 +266,11 @@ def _malformed(exc: MalformedError) -> ResponseReturnValue:
 
 @bp.post(INBOUND_PATH)
 def inbound() -> ResponseReturnValue:
-    """A resident's SMS/MMS: stored and answered in one transaction, replies via the outbox."""
+    """A resident's SMS/MMS: stored in one insert, then 200; the worker answers via the outbox."""
     rt, _channel = _verified()
     message = parse_inbound(request.form, rt)
-    receipt = receive(rt, message)
-    if receipt.duplicate:
-        log.info("duplicate delivery of %s answered without reprocessing", message.provider_id)
+    if not accept(rt, message):
+        log.info("duplicate delivery of %s acknowledged, not stored again", message.provider_id)
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 

@@ -92,6 +92,34 @@ class Message(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class InboundQueue(SQLModel, table=True):
+    """A resident's message as the webhook stored it, waiting for the worker to answer it.
+
+    The webhook verifies, deduplicates and keeps the raw message here in one insert, then
+    answers the provider; the worker runs the conversation and deletes the row in the same
+    transaction, so a message is answered once even if a process dies in between. The
+    address sits here only until then: afterwards it lives on the contact alone.
+    """
+
+    __tablename__ = "inbound_queue"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id", name="uq_inbound_queue_channel_provider_id"),
+        Index("ix_inbound_queue_address", "channel", "address", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    address: str = Field(max_length=128)
+    provider_id: str | None = Field(default=None, max_length=128)
+    text: str = ""
+    media: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    opt_out: str | None = Field(default=None, max_length=16)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    attempts: int = 0
+    retry_at: datetime | None = _ts()  # after a failed attempt (a bug, the database away)
+    failed_at: datetime | None = _ts()  # gave up: kept for staff, no longer holds the queue
+
+
 class ConversationSession(SQLModel, table=True):
     """A contact's live conversation: a state blob plus the columns queries need."""
 

@@ -65,12 +65,14 @@ def test_stop_in_any_language_is_confirmed_once_and_then_silence(
 def test_stop_then_a_broadcast_never_goes_out(line: SmsLine) -> None:
     phone = line.phone(RESIDENT)
     assert _broadcast(line, RESIDENT, "Community meeting Thursday 7pm")  # queued before STOP
-    phone.send("STOP")  # arrives before the worker runs
-    assert not _broadcast(line, RESIDENT, "Reminder: meeting tonight")  # refused at queue time
+    phone.send("STOP")  # stored; the worker has not read it yet
+    # Queued before anyone has read the STOP; nothing goes to the resident until someone has.
+    assert _broadcast(line, RESIDENT, "Reminder: meeting tonight")
     line.drain()
     assert len(phone.inbox()) == 1  # only the STOP confirmation
     statuses = sorted((row.kind, row.status) for row in line.outbox_rows(RESIDENT))
-    assert statuses == [("broadcast", "cancelled"), ("opt_out", "sent")]
+    assert statuses == [("broadcast", "cancelled"), ("broadcast", "cancelled"), ("opt_out", "sent")]
+    assert not _broadcast(line, RESIDENT, "Reminder: meeting tonight")  # refused at queue time
 
 
 def test_opt_out_is_checked_again_at_send_time(line: SmsLine) -> None:

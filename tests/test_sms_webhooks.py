@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 
 from bot.config import Settings
 from channels import twilio_sms
-from storage import conversations
+from storage import conversations, inbound
 from storage.db import transaction
-from storage.models import Message
+from storage.models import InboundQueue, Message
 from tests.conftest import Clock
 from tests.fakes.twilio_api import sign
 from tests.sms_kit import AGENCY_NUMBER, SmsLine, sms_line
@@ -35,16 +35,26 @@ def _form(**fields: str) -> dict[str, str]:
 
 
 def _messages(line: SmsLine) -> int:
+    """Messages kept anywhere: waiting for the worker, or answered."""
     with transaction(line.rt.db) as session:
-        return conversations.count_rows(session, Message)
+        return conversations.count_rows(session, Message) + conversations.count_rows(
+            session, InboundQueue
+        )
 
 
-def test_a_signed_message_is_answered_with_empty_twiml_at_once(line: SmsLine) -> None:
+def test_a_signed_message_is_stored_and_answered_with_empty_twiml_at_once(line: SmsLine) -> None:
     response = line.post(twilio_sms.INBOUND_PATH, _form())
     assert response.status_code == 200
     assert response.mimetype == "text/xml"
     assert response.get_data(as_text=True) == EMPTY_TWIML
-    assert line.fake.requests == []  # the webhook never calls Twilio: replies wait in the outbox
+    # The 200 means the message is kept; the conversation runs in the worker, not here.
+    with transaction(line.rt.db) as session:
+        assert inbound.count_waiting(session) == 1
+    assert line.outbox_rows(RESIDENT) == []
+    line.worker.answer()
+    with transaction(line.rt.db) as session:
+        assert inbound.count_waiting(session) == 0
+    assert line.fake.requests == []  # the worker's lanes send; answering only queues replies
     assert [row.status for row in line.outbox_rows(RESIDENT)] == ["pending"]
 
 
@@ -99,6 +109,11 @@ def test_a_repeated_message_sid_is_recorded_once_and_answered_once(line: SmsLine
     assert _messages(line) == 1
     line.drain()
     assert len(phone.inbox()) == 1  # one topic question, not two
+    # Twilio retries a webhook it thinks failed even after the message has been answered.
+    assert phone.send("Cars race down Elm Street", sid="SM" + "d" * 32).status_code == 200
+    line.drain()
+    assert _messages(line) == 1
+    assert phone.inbox() == []  # nothing more
 
 
 def test_behind_a_proxy_the_signature_is_checked_against_public_url(
