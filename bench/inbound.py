@@ -26,6 +26,7 @@ import json
 import multiprocessing
 import os
 import re
+import resource
 import shlex
 import shutil
 import socket
@@ -36,7 +37,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -89,6 +90,25 @@ def bare_command(web: str) -> str:
     words[app_at : app_at + 1] = ["--chdir", str(BENCH_DIR), "inbound:bare_app"]
     # Keep ${PORT:-…} and friends for the shell, as the platform would.
     return " ".join(w if "$" in w else shlex.quote(w) for w in words)
+
+
+def _cpu_seconds(names: tuple[str, ...]) -> dict[str, float]:
+    """User + system CPU so far of every process whose command line mentions one of `names`."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys(names, 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        for name in names:
+            if name in cmdline:
+                totals[name] += (int(fields[11]) + int(fields[12])) / tick
+                break
+    return totals
 
 
 def _free_port() -> int:
@@ -265,6 +285,7 @@ class Load:
     p99: float
     errors: int
     note: str = ""
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU ms per request, by process kind
 
     @property
     def rps(self) -> float:
@@ -274,7 +295,16 @@ class Load:
 def drive_wrk(name: str, port: int, requests: Path, seconds: float, tmp: Path) -> Load:
     script = tmp / "webhooks.lua"
     script.write_text(WRK_SCRIPT, encoding="utf-8")
-    cmd = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "10s", "-s", str(script)]
+    cmd = [
+        "wrk",
+        "-t2",
+        "-c16",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+    ]
     cmd += [f"http://127.0.0.1:{port}/sms/twilio", "--", str(requests), "2"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     data = json.loads(out.strip().splitlines()[-1])
@@ -348,6 +378,26 @@ def drive_processes(name: str, port: int, requests: Path, seconds: float, tmp: P
     return Load(name, len(latencies), elapsed, pct(50), pct(99), errors, "python clients")
 
 
+CPU_KINDS = ("gunicorn", "postgres", "client")
+
+
+def measured(drive: Callable[..., Load], *args: object) -> Load:
+    """One drive, with the CPU each kind of process spent on it, per request."""
+    servers = CPU_KINDS[:2]
+    before, clients = _cpu_seconds(servers), _children_cpu()
+    load = drive(*args)
+    after = _cpu_seconds(servers)
+    spent = {k: after[k] - before[k] for k in servers} | {"client": _children_cpu() - clients}
+    load.cpu = {k: spent[k] * 1000 / max(1, load.requests) for k in CPU_KINDS}
+    return load
+
+
+def _children_cpu() -> float:
+    """CPU of this process's finished children (wrk, client processes) and its own threads."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return children.ru_utime + children.ru_stime
+
+
 def p1(kind: str, args: argparse.Namespace, tmp: Path, n: int) -> tuple[Load, Load]:
     web = procfile("web")
     port = _free_port()
@@ -356,12 +406,12 @@ def p1(kind: str, args: argparse.Namespace, tmp: Path, n: int) -> tuple[Load, Lo
     drive = drive_wrk if shutil.which("wrk") and not args.no_wrk else drive_processes
     with running([bare_command(web)], {}, port, REPO_ROOT):
         drive("warm-up", port, requests, 2, tmp)
-        bare = drive("bare", port, requests, args.seconds, tmp)
+        bare = measured(drive, "bare", port, requests, args.seconds, tmp)
     database_url = fresh_database(kind, tmp, n)
     env = townline_env(database_url, tmp / f"instance-{n}", "http://127.0.0.1:9")
     with running([web], env, port, REPO_ROOT):
         drive("warm-up", port, requests, 2, tmp)
-        townline = drive("townline", port, requests, args.seconds, tmp)
+        townline = measured(drive, "townline", port, requests, args.seconds, tmp)
     return bare, townline
 
 
@@ -567,7 +617,8 @@ def main() -> None:
         for kind, bare, townline in rows:
             for r in (bare, townline):
                 note = f"  {r.note}" if r.note else ""
-                figures = f"{r.rps:8.0f} {r.p50:7.1f} {r.p99:7.1f} {r.errors:6}"
+                cpu = ", ".join(f"{r.cpu.get(k, 0):.2f}" for k in CPU_KINDS)
+                figures = f"{r.rps:8.0f} {r.p50:7.1f} {r.p99:7.1f} {r.errors:6}  {cpu}"
                 print(f"{kind:<9} {r.name:<9} {figures}{note}")
             print(f"{kind:<9} ratio townline/bare: {townline.rps / bare.rps:.2f}")
     if steadies:

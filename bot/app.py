@@ -51,12 +51,17 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     _secure_headers(app, settings)
+    _configure_channels(runtime)
+    if twilio_sms.NAME in runtime.channels:
+        app.wsgi_app = twilio_sms.InboundWebhook(  # type: ignore[method-assign]
+            app.wsgi_app, runtime, app.config["MAX_CONTENT_LENGTH"]
+        )
     if settings.trusted_proxies:
         # Client address, scheme and host from X-Forwarded-* set by that many proxies, no more:
         # login throttling and HSTS need the real ones, and a client must not forge them.
+        # Outermost, so the inbound webhook checks its signature against the real URL too.
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    _configure_channels(runtime)
     context.install(app, runtime)
     csrf.init_app(app)
     app.add_template_filter(_local_time(settings.timezone), "local")

@@ -474,7 +474,7 @@ class Worker:
 
             def wait_for_notify() -> None:
                 if not stop.is_set():
-                    listener.wait(INBOUND_IDLE_SECONDS)
+                    listener.wait(inbound_queue.LISTEN_SECONDS)
 
             return wait_for_notify
 

@@ -8,14 +8,28 @@ a worker in another process reads `has_waiting` between short sleeps, which take
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+import time
+import weakref
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 import psycopg
-from sqlalchemy import Executable, bindparam, delete, exists, func, or_, update
+from sqlalchemy import (
+    Executable,
+    bindparam,
+    delete,
+    event,
+    exists,
+    func,
+    literal_column,
+    or_,
+    update,
+)
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -27,23 +41,44 @@ from storage.models import InboundQueue
 
 log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "townline_inbound"
-_FIELDS = ("channel", "address", "provider_id", "text", "media", "opt_out", "received_at")
+NOTIFY_GAP_SECONDS = 0.05
+LISTEN_SECONDS = 4 * NOTIFY_GAP_SECONDS  # how long a listening worker waits without a note
+_last_notify = [0.0]  # per process: when a store last sent a NOTIFY
+_FIELDS = (
+    "channel",
+    "address",
+    "provider_id",
+    "text",
+    "media",
+    "opt_out",
+    "received_at",
+    "attempts",
+)
 
 
 @cache
-def _store_statement(postgres: bool) -> Executable:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id, and on PostgreSQL a NOTIFY with it."""
+def _store_statement(postgres: bool, notify: bool) -> Executable:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, with a NOTIFY in the same statement."""
     module = postgresql if postgres else sqlite
     insert = (
         module.insert(InboundQueue)
-        .values({name: bindparam(name) for name in _FIELDS} | {"attempts": 0})
+        .values({name: bindparam(name) for name in _FIELDS})
         .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
         .returning(col(InboundQueue.id))
     )
-    if not postgres:
+    if not notify:
         return insert
     stored = insert.cte("stored")
-    return core_select(stored.c.id, func.pg_notify(NOTIFY_CHANNEL, "")).select_from(stored)
+    note = func.pg_notify(literal_column(f"'{NOTIFY_CHANNEL}'"), literal_column("''"))
+    return core_select(stored.c.id, note).select_from(stored)
+
+
+@cache
+def _store_sql(postgres: bool, notify: bool) -> tuple[str, tuple[str, ...]]:
+    """The store statement as the driver takes it, and its parameters' order (SQLite's `?`)."""
+    dialect = postgresql.dialect() if postgres else sqlite.dialect()
+    compiled = _store_statement(postgres, notify).compile(dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup or ())
 
 
 def store(
@@ -62,19 +97,123 @@ def store(
     Committed before it returns: the webhook's 200 means the message can no longer be lost.
     A redelivery after the worker has answered (and deleted) the row is stored again and
     recognised there, by the message's own unique provider id.
+
+    One statement in autocommit, on the driver's own connection: SQLite's write lock is held
+    for that statement alone (not a BEGIN … COMMIT around it, where web workers would queue
+    for each other), and PostgreSQL gets one round trip (`_Writers`). The SQL is
+    SQLAlchemy's, compiled once; only the two typed values are converted here, as the
+    columns' types would.
     """
+    postgres = is_postgres(engine)
+    sql, order = _store_sql(postgres, postgres and _notify_due())
     values: dict[str, Any] = {
         "channel": channel,
         "address": address,
         "provider_id": provider_id,
         "text": text,
-        "media": list(media) or None,
+        "media": json.dumps(list(media)) if media else None,
         "opt_out": opt_out,
-        "received_at": received_at,
+        "received_at": _stored_time(received_at, postgres),
+        "attempts": 0,
     }
-    with engine.begin() as conn:
-        row = conn.execute(_store_statement(is_postgres(engine)), values).first()
+    if postgres:
+        row = _writers_for(engine).run(sql, values)
+    else:
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(sql, [values[name] for name in order])
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            raw.close()  # back to the pool
     return row is not None
+
+
+class _Writers:
+    """Autocommit PostgreSQL connections kept for the webhook's one insert.
+
+    Outside SQLAlchemy's pool because the pool pings every connection it hands out (a round
+    trip as long as the insert) and wraps it in a transaction; here a connection the server
+    dropped shows as an error on the insert itself, which is then made once more on a new
+    connection. Repeating it is safe: a message already stored is not stored twice.
+    """
+
+    MAX_IDLE = 4
+
+    def __init__(self, engine: Engine) -> None:
+        self.url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.idle: list[psycopg.Connection[Any]] = []
+        self.lock = threading.Lock()
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    def run(self, sql: str, values: dict[str, Any]) -> Any:
+        """One statement in its own transaction; its first row."""
+        with self.lock:
+            conn = self.idle.pop() if self.idle else None
+        try:
+            if conn is None:
+                conn = self._connect()
+            try:
+                row = conn.execute(sql, values).fetchone()
+            except psycopg.OperationalError:
+                conn.close()
+                conn = self._connect()
+                row = conn.execute(sql, values).fetchone()
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+        with self.lock:
+            if len(self.idle) < self.MAX_IDLE:
+                self.idle.append(conn)
+                conn = None
+        if conn is not None:
+            conn.close()
+        return row
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.url, autocommit=True)
+
+    def close(self) -> None:
+        """Close the idle connections (the engine was disposed)."""
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for conn in idle:
+            conn.close()
+
+
+_writers: weakref.WeakKeyDictionary[Engine, _Writers] = weakref.WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def _writers_for(engine: Engine) -> _Writers:
+    with _writers_lock:
+        writers = _writers.get(engine)
+        if writers is None:
+            writers = _writers[engine] = _Writers(engine)
+        return writers
+
+
+def _notify_due() -> bool:
+    """Whether this store should NOTIFY: at most once per NOTIFY_GAP_SECONDS per process.
+
+    PostgreSQL commits the transactions that NOTIFY one at a time (they share one queue
+    lock through their WAL flush), so a NOTIFY on every insert turns a surge into a single
+    file. One per gap wakes an idle worker at once; a busy one answers until the queue is
+    empty and looks again every NOTIFY_GAP_SECONDS * 4 at most, which covers the rest.
+    """
+    now = time.monotonic()
+    if now - _last_notify[0] < NOTIFY_GAP_SECONDS:
+        return False
+    _last_notify[0] = now
+    return True
+
+
+def _stored_time(value: datetime, postgres: bool) -> datetime | str:
+    """UTC as `UTCDateTime` stores it: aware for PostgreSQL, SQLAlchemy's text on SQLite."""
+    utc = value.astimezone(UTC)
+    return utc if postgres else utc.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def next_waiting(session: Session, now: datetime) -> InboundQueue | None:
@@ -141,12 +280,15 @@ def has_waiting(engine: Engine) -> bool:
         return conn.execute(stmt).first() is not None
 
 
-def count_waiting(session: Session) -> int:
-    """Messages stored and not yet answered (health, tests)."""
+def count_waiting(engine: Engine) -> int:
+    """Messages stored and not yet answered, read without a lock (health, tests)."""
     stmt = (
-        select(func.count()).select_from(InboundQueue).where(col(InboundQueue.failed_at).is_(None))
+        core_select(func.count())
+        .select_from(InboundQueue)
+        .where(col(InboundQueue.failed_at).is_(None))
     )
-    return int(session.exec(stmt).one())
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return int(conn.execute(stmt).scalar_one())
 
 
 class Listener:

@@ -48,12 +48,10 @@ def test_a_signed_message_is_stored_and_answered_with_empty_twiml_at_once(line: 
     assert response.mimetype == "text/xml"
     assert response.get_data(as_text=True) == EMPTY_TWIML
     # The 200 means the message is kept; the conversation runs in the worker, not here.
-    with transaction(line.rt.db) as session:
-        assert inbound.count_waiting(session) == 1
+    assert inbound.count_waiting(line.rt.db) == 1
     assert line.outbox_rows(RESIDENT) == []
     line.worker.answer()
-    with transaction(line.rt.db) as session:
-        assert inbound.count_waiting(session) == 0
+    assert inbound.count_waiting(line.rt.db) == 0
     assert line.fake.requests == []  # the worker's lanes send; answering only queues replies
     assert [row.status for row in line.outbox_rows(RESIDENT)] == ["pending"]
 
