@@ -161,11 +161,10 @@ def receive(rt: Runtime, inbound: Inbound) -> Receipt:
 
 def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
     now = inbound.received_at or rt.now()
-    contact = store.get_or_create_contact(session, inbound.channel, inbound.address, now)
+    contact, created = store.find_or_add_contact(session, inbound.channel, inbound.address, now)
     assert contact.id is not None
-    if contact.opted_out_at is None and privacy.is_marked(
-        rt, session, inbound.channel, inbound.address
-    ):
+    # An erased resident's address leaves their contact; if they write again, it is a new one.
+    if created and privacy.is_marked(rt, session, inbound.channel, inbound.address):
         # This address said STOP, then had its data erased: STOP still holds until START.
         store.update_contact(session, contact.id, opted_out_at=now)
         contact.opted_out_at = now

@@ -15,16 +15,30 @@ from storage.models import Contact, ConversationSession, Meeting, Message, Respo
 
 def get_or_create_contact(session: Session, channel: str, address: str, now: datetime) -> Contact:
     """One row per channel and address, created on first contact even under concurrency."""
+    return find_or_add_contact(session, channel, address, now)[0]
+
+
+def find_or_add_contact(
+    session: Session, channel: str, address: str, now: datetime
+) -> tuple[Contact, bool]:
+    """The contact for an address and whether this call created it.
+
+    A resident who has written before costs one SELECT; only a first message pays for the
+    INSERT … ON CONFLICT (which another turn may win: then this one finds its row).
+    """
+    found = find_contact(session, channel, address)
+    if found is not None:
+        return found, False
     stmt = (
         dialect_insert(session, Contact)
         .values(channel=channel, address=address, created_at=now)
         .on_conflict_do_nothing(index_elements=["channel", "address"])
+        .returning(col(Contact.id))
     )
-    session.exec(stmt)  # type: ignore[call-overload]
-    contact = session.exec(
-        select(Contact).where(Contact.channel == channel, Contact.address == address)
-    ).one()
-    return contact
+    created = session.exec(stmt).scalar_one_or_none()  # type: ignore[call-overload]
+    contact = find_contact(session, channel, address)
+    assert contact is not None
+    return contact, created is not None
 
 
 def channel_of(session: Session, contact_id: int) -> str:
@@ -76,19 +90,23 @@ def inbound_seen(session: Session, channel: str, provider_id: str) -> bool:
 
 def load_session(session: Session, contact_id: int) -> ConversationSession:
     """The contact's session row, created empty the first time, locked until commit."""
+    # FOR UPDATE queues a contact's simultaneous turns on PostgreSQL (SQLite's BEGIN IMMEDIATE
+    # already does); the version compare-and-set in save_session stays as the safety net.
+    locked = (
+        select(ConversationSession)
+        .where(ConversationSession.contact_id == contact_id)
+        .with_for_update()
+    )
+    row = session.exec(locked).first()
+    if row is not None:
+        return row
     stmt = (
         dialect_insert(session, ConversationSession)
         .values(contact_id=contact_id, state={}, status="idle", version=0)
         .on_conflict_do_nothing(index_elements=["contact_id"])
     )
     session.exec(stmt)  # type: ignore[call-overload]
-    # FOR UPDATE queues a contact's simultaneous turns on PostgreSQL (SQLite's BEGIN IMMEDIATE
-    # already does); the version compare-and-set in save_session stays as the safety net.
-    return session.exec(
-        select(ConversationSession)
-        .where(ConversationSession.contact_id == contact_id)
-        .with_for_update()
-    ).one()
+    return session.exec(locked).one()
 
 
 def save_session(

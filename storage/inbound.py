@@ -24,16 +24,13 @@ from sqlalchemy import (
     bindparam,
     delete,
     event,
-    exists,
     func,
     literal_column,
-    or_,
     update,
 )
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.db import is_postgres
@@ -43,6 +40,7 @@ log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "townline_inbound"
 NOTIFY_GAP_SECONDS = 0.05
 LISTEN_SECONDS = 4 * NOTIFY_GAP_SECONDS  # how long a listening worker waits without a note
+CANDIDATES = 32  # oldest waiting messages looked at per pick
 _last_notify = [0.0]  # per process: when a store last sent a NOTIFY
 _FIELDS = (
     "channel",
@@ -219,27 +217,38 @@ def _stored_time(value: datetime, postgres: bool) -> datetime | str:
 def next_waiting(session: Session, now: datetime) -> InboundQueue | None:
     """The oldest message that is the first one waiting from its resident, locked till commit.
 
-    A resident's second message is not taken while their first waits or is being answered
-    (by this worker or another): turns stay in order. SKIP LOCKED lets other workers take
-    other residents' messages meanwhile (PostgreSQL; SQLite has one writer at a time).
+    A resident's second message is not taken while their first waits, is being answered (by
+    this worker or another) or waits out a retry: turns stay in order. The candidates are
+    the oldest waiting rows by id (the primary key's order, whatever the table statistics
+    say of a queue that is emptied all the time), so any earlier message of a candidate's
+    resident is among them. SKIP LOCKED lets other workers answer other residents meanwhile
+    (PostgreSQL; SQLite lets one writer in at a time).
     """
-    earlier = aliased(InboundQueue)
-    ahead = exists().where(
-        col(earlier.channel) == col(InboundQueue.channel),
-        col(earlier.address) == col(InboundQueue.address),
-        col(earlier.id) < col(InboundQueue.id),
-        col(earlier.failed_at).is_(None),
-    )
-    stmt = (
-        select(InboundQueue)
+    candidates = session.exec(
+        select(InboundQueue.id, InboundQueue.channel, InboundQueue.address, InboundQueue.retry_at)
         .where(col(InboundQueue.failed_at).is_(None))
-        .where(or_(col(InboundQueue.retry_at).is_(None), col(InboundQueue.retry_at) <= now))
-        .where(~ahead)
         .order_by(col(InboundQueue.id))
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    return session.exec(stmt).first()
+        .limit(CANDIDATES)
+    ).all()
+    held: set[tuple[str, str]] = set()  # residents with an earlier message not answerable now
+    for row_id, channel, address, retry_at in candidates:
+        if (channel, address) in held:
+            continue
+        held.add((channel, address))
+        if retry_at is not None and _aware(retry_at) > now:
+            continue
+        row = session.exec(
+            select(InboundQueue)
+            .where(col(InboundQueue.id) == row_id, col(InboundQueue.failed_at).is_(None))
+            .with_for_update(skip_locked=True)
+        ).first()
+        if row is not None:
+            return row
+    return None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def remove(session: Session, row_id: int) -> None:
