@@ -570,6 +570,8 @@ def p2(kind: str, args: argparse.Namespace, tmp: Path, n: int) -> list[Steady]:
             ("web+worker", [procfile("web"), procfile("worker")]),
         ]
         for i, (name, commands) in enumerate(setups):
+            if name not in args.setups.split(","):
+                continue
             database_url = fresh_database(kind, tmp, n * 10 + i)
             env = townline_env(database_url, tmp / f"instance-{n}-{i}", fake.url)
             port = _free_port()
@@ -588,6 +590,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=80_000, help="distinct P1 webhooks")
     parser.add_argument("--rate", type=float, default=50.0, help="P2 messages a second")
     parser.add_argument("--p2-seconds", type=float, default=30.0)
+    parser.add_argument("--setups", default="serve,web+worker", help="P2 setups to run")
     parser.add_argument("--skip-p1", action="store_true")
     parser.add_argument("--skip-p2", action="store_true")
     parser.add_argument("--no-wrk", action="store_true", help="use Python client processes")

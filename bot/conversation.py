@@ -104,30 +104,40 @@ def answer_waiting(rt: Runtime, limit: int | None = None) -> int:
 def _answer_next(rt: Runtime) -> bool:
     """Answer the next waiting message; False when nothing waits."""
     now = rt.now()
-    with transaction(rt.db) as session:
-        row = inbound_queue.next_waiting(session, now)
-        if row is None:
-            return False
-        assert row.id is not None
-        try:
-            with session.begin_nested():  # a turn that raises leaves only its attempt counted
-                _receive_once(rt, session, _queued(row))
-        except SessionConflictError:
-            raise  # another turn for this resident won: replay this one from the start
-        except Exception:
-            give_up = row.attempts + 1 >= MAX_ATTEMPTS
-            log.exception(
-                "queued message %s failed on attempt %s%s",
-                row.id,
-                row.attempts + 1,
-                "; it no longer holds up the resident's later messages" if give_up else "",
-            )
-            inbound_queue.attempt_failed(
-                session, row.id, now=now, retry_in=_retry_in(row.attempts), give_up=give_up
-            )
+    taken: list[InboundQueue] = []
+    try:
+        with transaction(rt.db) as session:
+            row = inbound_queue.next_waiting(session, now)
+            if row is None:
+                return False
+            assert row.id is not None
+            taken.append(row)
+            _receive_once(rt, session, _queued(row))
+            inbound_queue.remove(session, row.id)
             return True
-        inbound_queue.remove(session, row.id)
+    except SessionConflictError:
+        raise  # another turn for this resident won: replay this one from the start
+    except Exception:
+        if not taken:
+            raise  # the queue itself could not be read: the database is away
+        _count_failure(rt, taken[0], now)
         return True
+
+
+def _count_failure(rt: Runtime, row: InboundQueue, now: datetime) -> None:
+    """A turn raised and was rolled back: count the attempt, in a transaction of its own."""
+    assert row.id is not None
+    give_up = row.attempts + 1 >= MAX_ATTEMPTS
+    log.exception(
+        "queued message %s failed on attempt %s%s",
+        row.id,
+        row.attempts + 1,
+        "; it no longer holds up the resident's later messages" if give_up else "",
+    )
+    with transaction(rt.db) as session:
+        inbound_queue.attempt_failed(
+            session, row.id, now=now, retry_in=_retry_in(row.attempts), give_up=give_up
+        )
 
 
 def _queued(row: InboundQueue) -> Inbound:
