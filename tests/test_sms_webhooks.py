@@ -49,9 +49,11 @@ def test_a_signed_message_is_stored_and_answered_with_empty_twiml_at_once(line: 
     assert response.get_data(as_text=True) == EMPTY_TWIML
     # The 200 means the message is kept; the conversation runs in the worker, not here.
     assert inbound.count_waiting(line.rt.db) == 1
+    assert line.client.get("/healthz").get_json()["inbound_waiting"] == 1  # for operators
     assert line.outbox_rows(RESIDENT) == []
     line.worker.answer()
     assert inbound.count_waiting(line.rt.db) == 0
+    assert line.client.get("/healthz").get_json()["inbound_waiting"] == 0
     assert line.fake.requests == []  # the worker's lanes send; answering only queues replies
     assert [row.status for row in line.outbox_rows(RESIDENT)] == ["pending"]
 

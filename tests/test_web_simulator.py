@@ -26,7 +26,7 @@ def _csrf(client: FlaskClient) -> str:
 def test_healthz_reports_the_database(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "inbound_waiting": 0}
 
 
 def test_the_simulator_page_goes_through_engine_and_outbox(
