@@ -368,9 +368,7 @@ class Worker:
             nullcontext() if is_postgres(rt.db) else threading.Lock()
         )
         self.answer_threads = ANSWER_THREADS if is_postgres(rt.db) else 1
-        self._answering = ThreadPoolExecutor(
-            max_workers=self.answer_threads, thread_name_prefix="answer"
-        )
+        self._answering: ThreadPoolExecutor | None = None  # the inbound loop's, once it runs
 
     def run_scheduled(self) -> bool:
         """Due reminders and scheduled broadcasts, only in the worker holding the database lock."""
@@ -431,20 +429,20 @@ class Worker:
                 break
         return total
 
-    def answer(self) -> int:
+    def answer(self, side_by_side: int = 1) -> int:
         """Answer every stored message the webhooks left; returns how many were answered.
 
         One message per transaction. On SQLite each takes the write lock the sending threads
         queue on, so a burst never holds up the recording of sends for long. On PostgreSQL a
-        turn spends half its time waiting for the server (some twenty statements), so
-        ANSWER_THREADS answer different residents' messages side by side; one resident's
-        still go one at a time, in order (`storage.inbound.next_waiting`).
+        turn spends half its time waiting for the server (some twenty statements), so the
+        inbound loop answers `side_by_side` residents' messages at once; one resident's still
+        go one at a time, in order (`storage.inbound.next_waiting`).
         """
-        if self.answer_threads == 1:
+        if side_by_side == 1:
             return self._answer_until_empty()
-        futures = [
-            self._answering.submit(self._answer_until_empty) for _ in range(self.answer_threads)
-        ]
+        if self._answering is None:
+            self._answering = ThreadPoolExecutor(side_by_side, thread_name_prefix="answer")
+        futures = [self._answering.submit(self._answer_until_empty) for _ in range(side_by_side)]
         return sum(future.result() for future in futures)
 
     def _answer_until_empty(self) -> int:
@@ -465,12 +463,12 @@ class Worker:
         wait = self._waiter(stop, in_process=in_process)
         while not stop.is_set():
             try:
-                if self.answer():
+                if self.answer(self.answer_threads):
                     self.pump(wait=True)
+                wait()
             except Exception:  # the database is away: messages wait for it, safely stored
                 log.exception("answering stored messages failed; trying again")
                 stop.wait(INBOUND_IDLE_SECONDS)
-            wait()
 
     def _waiter(self, stop: threading.Event, *, in_process: bool) -> Callable[[], None]:
         """How the inbound loop waits for the next stored message in this kind of process."""
@@ -483,15 +481,27 @@ class Worker:
 
             return wait_for_event
         if is_postgres(self.rt.db):
-            listener = inbound_queue.Listener(self.rt.db)
-            stop_listening = threading.Thread(
-                target=lambda: (stop.wait(), listener.close()), daemon=True
-            )
-            stop_listening.start()
+            listening: list[inbound_queue.Listener] = []  # one, once it could connect
+
+            def stop_listening() -> None:
+                stop.wait()
+                for listener in listening:
+                    listener.close()
+
+            threading.Thread(target=stop_listening, daemon=True).start()
 
             def wait_for_notify() -> None:
-                if not stop.is_set():
-                    listener.wait(inbound_queue.LISTEN_SECONDS)
+                try:
+                    if not listening:
+                        listening.append(inbound_queue.Listener(self.rt.db))
+                    listening[0].wait(inbound_queue.LISTEN_SECONDS)
+                except Exception:  # the server restarted or is away: listen again shortly
+                    if not stop.is_set():
+                        log.warning("listening for stored messages failed; trying again")
+                    for listener in listening:
+                        listener.close()
+                    listening.clear()
+                    stop.wait(INBOUND_IDLE_SECONDS)
 
             return wait_for_notify
 
@@ -534,7 +544,8 @@ class Worker:
 
     def close(self) -> None:
         """Stop sending: rows not yet started go back unsent; sends in flight are recorded."""
-        self._answering.shutdown(wait=True)
+        if self._answering is not None:
+            self._answering.shutdown(wait=True)
         with self._lock:
             self._closed = True
             lanes = list(self._lanes.values())

@@ -315,5 +315,8 @@ class Listener:
         return any(True for _ in self.conn.notifies(timeout=timeout, stop_after=1))
 
     def close(self) -> None:
-        """Stop listening (the worker is stopping)."""
-        self.conn.close()
+        """Stop listening (the worker is stopping, or the connection broke)."""
+        try:
+            self.conn.close()
+        except psycopg.Error:
+            log.info("the listening connection was already gone")
