@@ -82,8 +82,8 @@ def answer_waiting(rt: Runtime, limit: int | None = None) -> int:
 
     Each message is answered and taken off the queue in one transaction: a worker killed
     half-way leaves it waiting, and the next worker answers it once. A message whose turn
-    raises (a bug, the database away) is tried again later, and after MAX_ATTEMPTS stops
-    holding up the resident's later messages; it stays in the queue for staff to see.
+    raises (a bug) is tried again later, and after MAX_ATTEMPTS is kept unanswered
+    (`_give_up`) so that it stops holding up the resident's later messages.
     """
     answered = conflicts = 0
     while limit is None or answered < limit:
@@ -104,15 +104,16 @@ def answer_waiting(rt: Runtime, limit: int | None = None) -> int:
 def _answer_next(rt: Runtime) -> bool:
     """Answer the next waiting message; False when nothing waits."""
     now = rt.now()
-    taken: list[InboundQueue] = []
+    taken: list[tuple[int, int, Inbound]] = []  # plain values: the rollback expires the row
     try:
         with transaction(rt.db) as session:
             row = inbound_queue.next_waiting(session, now)
             if row is None:
                 return False
             assert row.id is not None
-            taken.append(row)
-            _receive_once(rt, session, _queued(row))
+            message = _queued(row)
+            taken.append((row.id, row.attempts, message))
+            _receive_once(rt, session, message)
             inbound_queue.remove(session, row.id)
             return True
     except SessionConflictError:
@@ -120,24 +121,55 @@ def _answer_next(rt: Runtime) -> bool:
     except Exception:
         if not taken:
             raise  # the queue itself could not be read: the database is away
-        _count_failure(rt, taken[0], now)
+        row_id, attempts, message = taken[0]
+        if attempts + 1 < MAX_ATTEMPTS:
+            log.exception("queued message %s failed on attempt %s", row_id, attempts + 1)
+            with transaction(rt.db) as session:
+                inbound_queue.attempt_failed(
+                    session, row_id, now=now, retry_in=_retry_in(attempts), give_up=False
+                )
+        else:
+            log.exception(
+                "queued message %s failed %s times; kept unanswered", row_id, attempts + 1
+            )
+            _give_up(rt, row_id, message, now)
         return True
 
 
-def _count_failure(rt: Runtime, row: InboundQueue, now: datetime) -> None:
-    """A turn raised and was rolled back: count the attempt, in a transaction of its own."""
-    assert row.id is not None
-    give_up = row.attempts + 1 >= MAX_ATTEMPTS
-    log.exception(
-        "queued message %s failed on attempt %s%s",
-        row.id,
-        row.attempts + 1,
-        "; it no longer holds up the resident's later messages" if give_up else "",
-    )
-    with transaction(rt.db) as session:
-        inbound_queue.attempt_failed(
-            session, row.id, now=now, retry_in=_retry_in(row.attempts), give_up=give_up
-        )
+def _give_up(rt: Runtime, row_id: int, message: Inbound, now: datetime) -> None:
+    """Keep a message no turn could answer as a plain message, and honour it if it is STOP.
+
+    The resident's words are kept like any other's (erasure and retention cover them; the
+    queue row and its copy of the address go), and a STOP is honoured without the turn
+    that failed, so nothing more is sent to someone who asked for nothing more.
+    """
+    try:
+        with transaction(rt.db) as session:
+            contact, _created = store.find_or_add_contact(
+                session, message.channel, message.address, now
+            )
+            assert contact.id is not None
+            store.record_inbound(
+                session,
+                contact_id=contact.id,
+                channel=message.channel,
+                provider_id=message.provider_id,
+                text=message.text,
+                media=message.media,
+                now=message.received_at or now,
+            )
+            if message.opt_out == "STOP" or rt.understanding.read(message.text).has("stop"):
+                store.update_contact(session, contact.id, opted_out_at=now)
+                outbox.cancel_pending_for(
+                    session, contact.id, "opted out", outbox.OPT_OUT_EXEMPT_KINDS
+                )
+            inbound_queue.remove(session, row_id)
+    except Exception:  # even that fails: the row stays, marked, for an operator to look at
+        log.exception("queued message %s could not be kept either; marked failed", row_id)
+        with transaction(rt.db) as session:
+            inbound_queue.attempt_failed(
+                session, row_id, now=now, retry_in=_retry_in(MAX_ATTEMPTS), give_up=True
+            )
 
 
 def _queued(row: InboundQueue) -> Inbound:

@@ -618,12 +618,13 @@ class Worker:
             if inbound_queue.waiting_from(session, contact.channel, contact.address):
                 # The resident has written and not yet been answered, maybe STOP: nothing
                 # goes to them until the inbound loop has read it (it is answering now).
+                # Claimed again a poll later, not at once: it must not spin on the slots.
                 outbox.finish(
                     session,
                     row.id,
                     held=held,
                     status=outbox.PENDING,
-                    next_attempt_at=now,
+                    next_attempt_at=now + timedelta(seconds=POLL_SECONDS),
                     attempts=max(0, row.attempts - 1),
                 )
                 return

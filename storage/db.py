@@ -37,13 +37,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    """Take the write lock at BEGIN so two writers queue instead of failing mid-transaction.
-
-    A connection asked for AUTOCOMMIT (a worker's look for waiting messages) only reads
-    one statement: it takes no lock, so a webhook storing a message never waits for it.
-    """
-    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-        return
+    """Take the write lock at BEGIN so two writers queue instead of failing mid-transaction."""
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "townline_inbound"
 NOTIFY_GAP_SECONDS = 0.05
 LISTEN_SECONDS = 4 * NOTIFY_GAP_SECONDS  # how long a listening worker waits without a note
-CANDIDATES = 32  # oldest waiting messages looked at per pick
+CANDIDATES = 32  # waiting messages looked at per window, oldest first
 _last_notify = [0.0]  # per process: when a store last sent a NOTIFY
 _FIELDS = (
     "channel",
@@ -123,6 +123,10 @@ def store(
             cursor.execute(sql, [values[name] for name in order])
             row = cursor.fetchone()
             cursor.close()
+            # Without a transaction open this does nothing; if the driver opened one on its
+            # own (a pooled connection another caller left in its implicit-BEGIN mode), this
+            # is what makes the 200 true.
+            raw.commit()
         finally:
             raw.close()  # back to the pool
     return row is not None
@@ -219,32 +223,38 @@ def next_waiting(session: Session, now: datetime) -> InboundQueue | None:
 
     A resident's second message is not taken while their first waits, is being answered (by
     this worker or another) or waits out a retry: turns stay in order. The candidates are
-    the oldest waiting rows by id (the primary key's order, whatever the table statistics
-    say of a queue that is emptied all the time), so any earlier message of a candidate's
-    resident is among them. SKIP LOCKED lets other workers answer other residents meanwhile
-    (PostgreSQL; SQLite lets one writer in at a time).
+    the oldest waiting rows by id, a window at a time (the primary key's order, whatever the
+    table statistics say of a queue that is emptied all the time), so any earlier message of
+    a candidate's resident has been seen before it. SKIP LOCKED lets other workers answer
+    other residents meanwhile (PostgreSQL; SQLite lets one writer in at a time).
     """
-    candidates = session.exec(
-        select(InboundQueue.id, InboundQueue.channel, InboundQueue.address, InboundQueue.retry_at)
-        .where(col(InboundQueue.failed_at).is_(None))
-        .order_by(col(InboundQueue.id))
-        .limit(CANDIDATES)
-    ).all()
     held: set[tuple[str, str]] = set()  # residents with an earlier message not answerable now
-    for row_id, channel, address, retry_at in candidates:
-        if (channel, address) in held:
-            continue
-        held.add((channel, address))
-        if retry_at is not None and _aware(retry_at) > now:
-            continue
-        row = session.exec(
-            select(InboundQueue)
-            .where(col(InboundQueue.id) == row_id, col(InboundQueue.failed_at).is_(None))
-            .with_for_update(skip_locked=True)
-        ).first()
-        if row is not None:
-            return row
-    return None
+    after = 0
+    while True:
+        candidates = session.exec(
+            select(
+                InboundQueue.id, InboundQueue.channel, InboundQueue.address, InboundQueue.retry_at
+            )
+            .where(col(InboundQueue.failed_at).is_(None), col(InboundQueue.id) > after)
+            .order_by(col(InboundQueue.id))
+            .limit(CANDIDATES)
+        ).all()
+        for row_id, channel, address, retry_at in candidates:
+            if (channel, address) in held:
+                continue
+            held.add((channel, address))
+            if retry_at is not None and _aware(retry_at) > now:
+                continue
+            row = session.exec(
+                select(InboundQueue)
+                .where(col(InboundQueue.id) == row_id, col(InboundQueue.failed_at).is_(None))
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is not None:
+                return row
+        if len(candidates) < CANDIDATES:
+            return None
+        after = candidates[-1][0]  # all held (a chatty sender, a retry): look further back
 
 
 def _aware(value: datetime) -> datetime:
@@ -283,10 +293,9 @@ def waiting_from(session: Session, channel: str, address: str) -> bool:
 
 
 def has_waiting(engine: Engine) -> bool:
-    """A lock-free look for work (autocommit read): cheap enough to ask many times a second."""
+    """A lock-free look for work: cheap enough to ask many times a second."""
     stmt = core_select(col(InboundQueue.id)).where(col(InboundQueue.failed_at).is_(None)).limit(1)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return conn.execute(stmt).first() is not None
+    return _read_one(engine, stmt) is not None
 
 
 def count_waiting(engine: Engine) -> int:
@@ -296,8 +305,31 @@ def count_waiting(engine: Engine) -> int:
         .select_from(InboundQueue)
         .where(col(InboundQueue.failed_at).is_(None))
     )
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return int(conn.execute(stmt).scalar_one())
+    return int(_read_one(engine, stmt) or 0)
+
+
+def _read_one(engine: Engine, stmt: Executable) -> Any:
+    """The first value of a one-row read, on the driver's connection with no transaction.
+
+    Through SQLAlchemy every SQLite transaction starts with BEGIN IMMEDIATE, the write lock,
+    which would make a webhook wait for a worker's look. The driver reads without one.
+    """
+    dialect = engine.dialect
+    compiled = stmt.compile(dialect=dialect)
+    params = compiled.construct_params()
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if dialect.paramstyle == "qmark":
+            cursor.execute(str(compiled), [params[name] for name in compiled.positiontup or ()])
+        else:
+            cursor.execute(str(compiled), params)
+        row = cursor.fetchone()
+        cursor.close()
+        raw.rollback()  # a read: nothing to keep, and PostgreSQL opened a transaction for it
+    finally:
+        raw.close()
+    return row[0] if row is not None else None
 
 
 class Listener:

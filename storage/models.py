@@ -98,7 +98,8 @@ class InboundQueue(SQLModel, table=True):
     The webhook verifies, deduplicates and keeps the raw message here in one insert, then
     answers the provider; the worker runs the conversation and deletes the row in the same
     transaction, so a message is answered once even if a process dies in between. The
-    address sits here only until then: afterwards it lives on the contact alone.
+    address sits here only until then: afterwards it lives on the contact alone (a message
+    that could be neither answered nor kept stays, marked failed, for an operator).
     """
 
     __tablename__ = "inbound_queue"

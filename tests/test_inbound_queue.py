@@ -16,15 +16,17 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
 
 from bot.config import Settings
+from bot.conversation import MAX_ATTEMPTS
 from bot.worker import Worker, start_background
 from channels import twilio_sms
-from storage import inbound
+from storage import conversations, inbound, outbox
 from storage.db import transaction
 from storage.models import ConversationSession, InboundQueue, Message, Outbox
 from tests.conftest import LANGUAGES, Clock
@@ -153,6 +155,82 @@ def test_nothing_is_sent_to_a_resident_whose_message_waits_unread(line: SmsLine)
     assert "Reply START to come back" in confirmation
     statuses = sorted((row.kind, row.status) for row in line.outbox_rows(RESIDENT))
     assert statuses == [("opt_out", "sent"), ("reply", "cancelled")]
+
+
+def test_a_look_at_the_queue_never_undoes_a_later_store(line: SmsLine) -> None:
+    # A worker's lock-free look and /healthz share the pool with the webhook's insert.
+    phone = line.phone(RESIDENT)
+    for text in ("one", "two", "three"):
+        assert phone.send(text).status_code == 200
+        assert inbound.has_waiting(line.rt.db)
+        assert line.client.get("/healthz").status_code == 200
+    line.rt.db.dispose()  # only what was committed survives the pool
+    assert inbound.count_waiting(line.rt.db) == 3
+
+
+@contextmanager
+def _outbox_refuses(line: SmsLine, kind: str) -> Iterator[None]:
+    """The database itself refuses outbox rows of one kind (a trigger the test owns)."""
+    postgres = line.rt.db.dialect.name == "postgresql"
+    with line.rt.db.begin() as conn:
+        if postgres:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION test_refuse() RETURNS trigger AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER test_refuse BEFORE INSERT ON outbox FOR EACH ROW "
+                f"WHEN (NEW.kind = '{kind}') EXECUTE FUNCTION test_refuse()"
+            )
+        else:
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER test_refuse BEFORE INSERT ON outbox WHEN NEW.kind = '{kind}' "
+                "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            )
+    try:
+        yield
+    finally:
+        with line.rt.db.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER test_refuse" + (" ON outbox" if postgres else ""))
+            if postgres:
+                conn.exec_driver_sql("DROP FUNCTION test_refuse()")
+
+
+def test_a_stop_no_turn_can_answer_is_still_honoured_and_kept(line: SmsLine, clock: Clock) -> None:
+    phone = line.phone(RESIDENT)
+    assert phone.text("Cars race down Elm Street every night")
+    with _outbox_refuses(line, "opt_out"):  # the STOP turn fails every time
+        _queue_broadcast(line, RESIDENT, "Community meeting Thursday 7pm")
+        phone.send("STOP")
+        for _ in range(MAX_ATTEMPTS):
+            line.drain()
+            assert phone.inbox() == []  # nothing goes out while the STOP waits unread
+            clock.advance(minutes=10)  # past the retry's wait
+    assert _queued(line) == []
+    assert line.contact(RESIDENT).opted_out_at is not None
+    assert [m.text for m in _answered(line)][-1] == "STOP"  # the words are kept
+    statuses = [(row.kind, row.status) for row in line.outbox_rows(RESIDENT)]
+    assert ("broadcast", "cancelled") in statuses
+    line.drain()
+    assert phone.inbox() == []
+    assert phone.text("Cars race down Elm Street every night") == []  # STOP holds
+
+
+def _queue_broadcast(line: SmsLine, number: str, text: str) -> None:
+    now = line.rt.now()
+    with transaction(line.rt.db) as session:
+        contact = conversations.get_or_create_contact(session, twilio_sms.NAME, number, now)
+        row = {
+            "contact_id": contact.id,
+            "channel": twilio_sms.NAME,
+            "kind": "broadcast",
+            "priority": 10,
+            "proactive": True,
+            "text": text,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        assert outbox.enqueue(session, [row])
 
 
 def test_the_in_process_worker_answers_a_stored_message_without_being_asked(
