@@ -465,6 +465,7 @@ class Steady:
     latencies: list[float] = field(default_factory=list)
     unanswered: int = 0
     errors: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU ms per message, by process kind
 
     def pct(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -560,6 +561,9 @@ def steady(name: str, port: int, fake: FakeMessages, rate: float, seconds: float
     return result
 
 
+P2_KINDS = ("townline serve", "gunicorn", "townline worker", "postgres")
+
+
 def p2(kind: str, args: argparse.Namespace, tmp: Path, n: int) -> list[Steady]:
     fake = FakeMessages()
     threading.Thread(target=fake.serve_forever, daemon=True).start()
@@ -577,7 +581,11 @@ def p2(kind: str, args: argparse.Namespace, tmp: Path, n: int) -> list[Steady]:
             port = _free_port()
             with running(commands, env, port, REPO_ROOT):
                 steady("warm-up", port, fake, args.rate, 3)
-                results.append(steady(name, port, fake, args.rate, args.p2_seconds))
+                before = _cpu_seconds(P2_KINDS)
+                result = steady(name, port, fake, args.rate, args.p2_seconds)
+                after = _cpu_seconds(P2_KINDS)
+                result.cpu = {k: (after[k] - before[k]) * 1000 / result.sent for k in P2_KINDS}
+                results.append(result)
     finally:
         fake.shutdown()
     return results
@@ -631,13 +639,15 @@ def main() -> None:
         )
         print(
             f"{'database':<9} {'setup':<11} {'sent':>5} {'p50 ms':>7} {'p99 ms':>7} "
-            f"{'max ms':>7} {'unanswered':>10} {'errors':>6}"
+            f"{'max ms':>7} {'unanswered':>10} {'errors':>6}  CPU ms/message: serve, web, worker,"
+            " postgres"
         )
         for kind, s in steadies:
             top = max(s.latencies) * 1000 if s.latencies else float("nan")
+            cpu = ", ".join(f"{s.cpu.get(k, 0):.1f}" for k in P2_KINDS)
             print(
                 f"{kind:<9} {s.name:<11} {s.sent:5} {s.pct(50):7.0f} {s.pct(99):7.0f} "
-                f"{top:7.0f} {s.unanswered:10} {s.errors:6}"
+                f"{top:7.0f} {s.unanswered:10} {s.errors:6}  {cpu}"
             )
 
 

@@ -63,8 +63,6 @@ INBOUND_LOOK_SECONDS = 0.05
 # Whatever wakes it, the inbound loop looks at least this often (a lost notification, a
 # message waiting out a retry).
 INBOUND_IDLE_SECONDS = 1.0
-# Turns answered side by side on PostgreSQL (SQLite lets one writer in at a time).
-ANSWER_THREADS = 3
 SCHEDULE_SECONDS = 5.0
 BATCH_SECONDS = 1.0  # claim about a second's worth of sending at a time
 MAX_BATCH = 500
@@ -367,8 +365,6 @@ class Worker:
         self.writes: AbstractContextManager[object] = (
             nullcontext() if is_postgres(rt.db) else threading.Lock()
         )
-        self.answer_threads = ANSWER_THREADS if is_postgres(rt.db) else 1
-        self._answering: ThreadPoolExecutor | None = None  # the inbound loop's, once it runs
 
     def run_scheduled(self) -> bool:
         """Due reminders and scheduled broadcasts, only in the worker holding the database lock."""
@@ -429,23 +425,12 @@ class Worker:
                 break
         return total
 
-    def answer(self, side_by_side: int = 1) -> int:
+    def answer(self) -> int:
         """Answer every stored message the webhooks left; returns how many were answered.
 
-        One message per transaction. On SQLite each takes the write lock the sending threads
-        queue on, so a burst never holds up the recording of sends for long. On PostgreSQL a
-        turn spends half its time waiting for the server (some twenty statements), so the
-        inbound loop answers `side_by_side` residents' messages at once; one resident's still
-        go one at a time, in order (`storage.inbound.next_waiting`).
+        One message per transaction, each under the SQLite write lock the sending threads
+        queue on, so a burst never holds up the recording of sends for long.
         """
-        if side_by_side == 1:
-            return self._answer_until_empty()
-        if self._answering is None:
-            self._answering = ThreadPoolExecutor(side_by_side, thread_name_prefix="answer")
-        futures = [self._answering.submit(self._answer_until_empty) for _ in range(side_by_side)]
-        return sum(future.result() for future in futures)
-
-    def _answer_until_empty(self) -> int:
         answered = 0
         while True:
             with self.writes:
@@ -458,12 +443,16 @@ class Worker:
         """Answer stored messages as they arrive, then hand their replies to the lanes at once.
 
         Woken by the web in the same process (`townline serve`), by PostgreSQL's NOTIFY, or,
-        for a worker of its own on SQLite, by looking every INBOUND_LOOK_SECONDS.
+        for a worker of its own on SQLite, by looking every INBOUND_LOOK_SECONDS. One thread
+        answers: more threads in one process made turns slower, not faster (a turn's twenty
+        round trips each wait for the interpreter lock behind busy threads); more worker
+        processes answer side by side (`storage.inbound.next_waiting` keeps one resident's
+        messages in order across them).
         """
         wait = self._waiter(stop, in_process=in_process)
         while not stop.is_set():
             try:
-                if self.answer(self.answer_threads):
+                if self.answer():
                     self.pump(wait=True)
                 wait()
             except Exception:  # the database is away: messages wait for it, safely stored
@@ -544,8 +533,6 @@ class Worker:
 
     def close(self) -> None:
         """Stop sending: rows not yet started go back unsent; sends in flight are recorded."""
-        if self._answering is not None:
-            self._answering.shutdown(wait=True)
         with self._lock:
             self._closed = True
             lanes = list(self._lanes.values())

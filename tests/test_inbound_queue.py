@@ -98,12 +98,10 @@ def test_many_messages_from_one_resident_at_once_are_answered_once_each_in_order
     stored = _queued(line)
     assert len(stored) == len(words) + len(others)
 
-    # Three workers (as if three processes) answer together, one of them three turns at once.
+    # Three workers (as if three processes) answer together, one of them with three threads.
     workers = [Worker(line.rt) for _ in range(3)]
-    sides = [3, 1, 1]
     threads = [
-        threading.Thread(target=worker.answer, args=(side,))
-        for worker, side in zip(workers, sides, strict=True)
+        threading.Thread(target=worker.answer) for worker in (workers[0], *workers, workers[0])
     ]
     for thread in threads:
         thread.start()
