@@ -174,8 +174,8 @@ def townline_env(database_url: str, instance: Path, api_url: str) -> dict[str, s
     }
 
 
-def fresh_database(kind: str, tmp: Path, n: int) -> str:
-    """An empty, migrated database for one run."""
+def fresh_database(kind: str, tmp: Path, name: str) -> str:
+    """An empty, migrated database for one run (`name`: the SQLite file's, unique per run)."""
     sys.path.insert(0, str(REPO_ROOT))
     from sqlalchemy import text
 
@@ -183,7 +183,9 @@ def fresh_database(kind: str, tmp: Path, n: int) -> str:
     from storage.migrate import upgrade
 
     if kind == "sqlite":
-        url = f"sqlite:///{tmp / f'townline-{n}.db'}"
+        path = tmp / f"townline-{name}.db"
+        assert not path.exists(), "each run gets a database of its own"
+        url = f"sqlite:///{path}"
     else:
         url = POSTGRES_URL
         admin = make_engine(POSTGRES_URL.rsplit("/", 1)[0] + "/postgres")
@@ -407,7 +409,7 @@ def p1(kind: str, args: argparse.Namespace, tmp: Path, n: int) -> tuple[Load, Lo
     with running([bare_command(web)], {}, port, REPO_ROOT):
         drive("warm-up", port, requests, 2, tmp)
         bare = measured(drive, "bare", port, requests, args.seconds, tmp)
-    database_url = fresh_database(kind, tmp, n)
+    database_url = fresh_database(kind, tmp, f"p1-{n}")
     env = townline_env(database_url, tmp / f"instance-{n}", "http://127.0.0.1:9")
     with running([web], env, port, REPO_ROOT):
         drive("warm-up", port, requests, 2, tmp)
@@ -576,7 +578,7 @@ def p2(kind: str, args: argparse.Namespace, tmp: Path, n: int) -> list[Steady]:
         for i, (name, commands) in enumerate(setups):
             if name not in args.setups.split(","):
                 continue
-            database_url = fresh_database(kind, tmp, n * 10 + i)
+            database_url = fresh_database(kind, tmp, f"p2-{n}-{i}")
             env = townline_env(database_url, tmp / f"instance-{n}-{i}", fake.url)
             port = _free_port()
             with running(commands, env, port, REPO_ROOT):
