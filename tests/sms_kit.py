@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.runtime import Runtime, build_runtime
 from bot.worker import Worker
 from channels import twilio_sms
-from storage import conversations
+from storage import conversations, outbox
 from storage.db import transaction
 from storage.models import Contact, Outbox
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio, sign
@@ -141,6 +141,24 @@ class Phone:
         bodies = [m.body for m in self.line.fake.messages() if m.to == self.number]
         new, self.seen = bodies[self.seen :], len(bodies)
         return new
+
+
+def queue_broadcast(line: SmsLine, number: str, text: str) -> bool:
+    """Queue a proactive bulk message the way a broadcast does; False when it was refused."""
+    now = line.rt.now()
+    with transaction(line.rt.db) as session:
+        contact = conversations.get_or_create_contact(session, twilio_sms.NAME, number, now)
+        row = {
+            "contact_id": contact.id,
+            "channel": twilio_sms.NAME,
+            "kind": "broadcast",
+            "priority": 10,
+            "proactive": True,
+            "text": text,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        return bool(outbox.enqueue(session, [row]))
 
 
 @contextmanager

@@ -26,12 +26,12 @@ from bot.config import Settings
 from bot.conversation import MAX_ATTEMPTS
 from bot.worker import Worker, start_background
 from channels import twilio_sms
-from storage import conversations, inbound, outbox
+from storage import inbound
 from storage.db import transaction
 from storage.models import ConversationSession, InboundQueue, Message, Outbox
 from tests.conftest import LANGUAGES, Clock
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, sign
-from tests.sms_kit import AGENCY_NUMBER, SERVICE_SID, SmsLine, _sids, sms_line
+from tests.sms_kit import AGENCY_NUMBER, SERVICE_SID, SmsLine, _sids, queue_broadcast, sms_line
 
 RESIDENT = "+15558675310"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -198,7 +198,7 @@ def test_a_stop_no_turn_can_answer_is_still_honoured_and_kept(line: SmsLine, clo
     phone = line.phone(RESIDENT)
     assert phone.text("Cars race down Elm Street every night")
     with _outbox_refuses(line, "opt_out"):  # the STOP turn fails every time
-        _queue_broadcast(line, RESIDENT, "Community meeting Thursday 7pm")
+        assert queue_broadcast(line, RESIDENT, "Community meeting Thursday 7pm")
         phone.send("STOP")
         for _ in range(MAX_ATTEMPTS):
             line.drain()
@@ -212,23 +212,6 @@ def test_a_stop_no_turn_can_answer_is_still_honoured_and_kept(line: SmsLine, clo
     line.drain()
     assert phone.inbox() == []
     assert phone.text("Cars race down Elm Street every night") == []  # STOP holds
-
-
-def _queue_broadcast(line: SmsLine, number: str, text: str) -> None:
-    now = line.rt.now()
-    with transaction(line.rt.db) as session:
-        contact = conversations.get_or_create_contact(session, twilio_sms.NAME, number, now)
-        row = {
-            "contact_id": contact.id,
-            "channel": twilio_sms.NAME,
-            "kind": "broadcast",
-            "priority": 10,
-            "proactive": True,
-            "text": text,
-            "created_at": now,
-            "next_attempt_at": now,
-        }
-        assert outbox.enqueue(session, [row])
 
 
 def test_the_in_process_worker_answers_a_stored_message_without_being_asked(

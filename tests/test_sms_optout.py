@@ -8,10 +8,10 @@ import pytest
 
 from bot.config import Settings
 from channels import twilio_sms
-from storage import conversations, outbox
+from storage import conversations
 from storage.db import transaction
 from tests.conftest import Clock
-from tests.sms_kit import SmsLine, sms_line
+from tests.sms_kit import SmsLine, queue_broadcast, sms_line
 
 RESIDENT = "+15558675310"
 
@@ -21,24 +21,6 @@ def line(settings: Settings, clock: Clock) -> Iterator[SmsLine]:
     """The agency's SMS line, talking to a FakeTwilio."""
     with sms_line(settings, clock) as sms:
         yield sms
-
-
-def _broadcast(line: SmsLine, number: str, text: str) -> bool:
-    """Queue a proactive bulk message the way a broadcast does; False when it was refused."""
-    now = line.rt.now()
-    with transaction(line.rt.db) as session:
-        contact = conversations.get_or_create_contact(session, twilio_sms.NAME, number, now)
-        row = {
-            "contact_id": contact.id,
-            "channel": twilio_sms.NAME,
-            "kind": "broadcast",
-            "priority": 10,
-            "proactive": True,
-            "text": text,
-            "created_at": now,
-            "next_attempt_at": now,
-        }
-        return bool(outbox.enqueue(session, [row]))
 
 
 @pytest.mark.parametrize(
@@ -64,19 +46,19 @@ def test_stop_in_any_language_is_confirmed_once_and_then_silence(
 
 def test_stop_then_a_broadcast_never_goes_out(line: SmsLine) -> None:
     phone = line.phone(RESIDENT)
-    assert _broadcast(line, RESIDENT, "Community meeting Thursday 7pm")  # queued before STOP
+    assert queue_broadcast(line, RESIDENT, "Community meeting Thursday 7pm")  # queued before STOP
     phone.send("STOP")  # stored; the worker has not read it yet
     # Queued before anyone has read the STOP; nothing goes to the resident until someone has.
-    assert _broadcast(line, RESIDENT, "Reminder: meeting tonight")
+    assert queue_broadcast(line, RESIDENT, "Reminder: meeting tonight")
     line.drain()
     assert len(phone.inbox()) == 1  # only the STOP confirmation
     statuses = sorted((row.kind, row.status) for row in line.outbox_rows(RESIDENT))
     assert statuses == [("broadcast", "cancelled"), ("broadcast", "cancelled"), ("opt_out", "sent")]
-    assert not _broadcast(line, RESIDENT, "Reminder: meeting tonight")  # refused at queue time
+    assert not queue_broadcast(line, RESIDENT, "Reminder: meeting tonight")  # refused at queue time
 
 
 def test_opt_out_is_checked_again_at_send_time(line: SmsLine) -> None:
-    assert _broadcast(line, RESIDENT, "Community meeting Thursday 7pm")
+    assert queue_broadcast(line, RESIDENT, "Community meeting Thursday 7pm")
     with transaction(line.rt.db) as session:  # e.g. opted out by staff, after it was queued
         contact = conversations.find_contact(session, twilio_sms.NAME, RESIDENT)
         assert contact is not None
@@ -94,7 +76,7 @@ def test_start_reverses_stop(line: SmsLine) -> None:
     [welcome] = phone.text("START")
     assert "Welcome back" in welcome
     assert line.contact(RESIDENT).opted_out_at is None
-    assert _broadcast(line, RESIDENT, "Community meeting Thursday 7pm")
+    assert queue_broadcast(line, RESIDENT, "Community meeting Thursday 7pm")
     line.drain()
     assert phone.inbox() == ["Community meeting Thursday 7pm"]
 
@@ -107,7 +89,7 @@ def test_twilio_opt_out_type_updates_the_record_without_a_second_confirmation(
     phone = line.phone(RESIDENT)
     assert phone.text("FINITO", OptOutType="STOP") == []
     assert line.contact(RESIDENT).opted_out_at is not None
-    assert not _broadcast(line, RESIDENT, "Community meeting Thursday 7pm")
+    assert not queue_broadcast(line, RESIDENT, "Community meeting Thursday 7pm")
     [welcome] = phone.text("UNSTOP", OptOutType="START")
     assert "Welcome back" in welcome
     assert line.contact(RESIDENT).opted_out_at is None
