@@ -149,15 +149,7 @@ def _give_up(rt: Runtime, row_id: int, message: Inbound, now: datetime) -> None:
                 session, message.channel, message.address, now
             )
             assert contact.id is not None
-            store.record_inbound(
-                session,
-                contact_id=contact.id,
-                channel=message.channel,
-                provider_id=message.provider_id,
-                text=message.text,
-                media=message.media,
-                now=message.received_at or now,
-            )
+            _record(session, contact.id, message, message.received_at or now)
             if message.opt_out == "STOP" or rt.understanding.read(message.text).has("stop"):
                 store.update_contact(session, contact.id, opted_out_at=now)
                 outbox.cancel_pending_for(
@@ -210,15 +202,7 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
         # This address said STOP, then had its data erased: STOP still holds until START.
         store.update_contact(session, contact.id, opted_out_at=now)
         contact.opted_out_at = now
-    message_id = store.record_inbound(
-        session,
-        contact_id=contact.id,
-        channel=inbound.channel,
-        provider_id=inbound.provider_id,
-        text=inbound.text,
-        media=inbound.media,
-        now=now,
-    )
+    message_id = _record(session, contact.id, inbound, now)
     if message_id is None:
         return Receipt(duplicate=True, contact_id=contact.id)
     row = store.load_session(session, contact.id)
@@ -265,6 +249,19 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
     # A resident who writes is reachable, whatever a provider once said of the address.
     store.update_contact(session, contact.id, last_seen_at=now, unreachable_at=None)
     return Receipt(False, contact.id, message_id, turn.replies)
+
+
+def _record(session: Session, contact_id: int, inbound: Inbound, now: datetime) -> int | None:
+    """Keep the message verbatim on its contact; None when this provider id is already kept."""
+    return store.record_inbound(
+        session,
+        contact_id=contact_id,
+        channel=inbound.channel,
+        provider_id=inbound.provider_id,
+        text=inbound.text,
+        media=inbound.media,
+        now=now,
+    )
 
 
 def _link_code_ok(

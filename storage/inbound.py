@@ -34,6 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from storage.db import is_postgres
+from storage.meetings import aware
 from storage.models import InboundQueue
 
 log = logging.getLogger(__name__)
@@ -243,7 +244,7 @@ def next_waiting(session: Session, now: datetime) -> InboundQueue | None:
             if (channel, address) in held:
                 continue
             held.add((channel, address))
-            if retry_at is not None and _aware(retry_at) > now:
+            if retry_at is not None and aware(retry_at) > now:
                 continue
             row = session.exec(
                 select(InboundQueue)
@@ -255,10 +256,6 @@ def next_waiting(session: Session, now: datetime) -> InboundQueue | None:
         if len(candidates) < CANDIDATES:
             return None
         after = candidates[-1][0]  # all held (a chatty sender, a retry): look further back
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def remove(session: Session, row_id: int) -> None:
