@@ -93,6 +93,10 @@ class Settings:
     telegram_webhook_secret: str | None = None
     telegram_api_url: str | None = None
     telegram_mps: float = 25.0
+    # What a partner's flyer links to: the number or short code residents text (default
+    # TWILIO_FROM) and the bot's @username (Telegram's getMe is never called from the web).
+    sms_number: str | None = None
+    telegram_bot_username: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -270,4 +274,6 @@ def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = 
         telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
         telegram_api_url=env.get("TELEGRAM_API_URL") or None,
         telegram_mps=float(env.get("TELEGRAM_MPS") or 25.0),
+        sms_number=(env.get("TOWNLINE_SMS_NUMBER") or env.get("TWILIO_FROM") or "").strip() or None,
+        telegram_bot_username=(env.get("TELEGRAM_BOT_USERNAME") or "").strip().lstrip("@") or None,
     )

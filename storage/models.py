@@ -73,6 +73,12 @@ class Contact(SQLModel, table=True):
     # stay as coarse aggregates for the charts and the public page.
     erased_at: datetime | None = _ts()
     erased_reason: str | None = Field(default=None, max_length=16)
+    # The partner organisation the resident last came in through (its keyword or link).
+    partner_id: int | None = Field(default=None, foreign_key="partner.id", index=True)
+    # "Who is heard": optional answers, asked once (heard_asked_at), each may be skipped.
+    age_band: str | None = Field(default=None, max_length=16)
+    years_here: str | None = Field(default=None, max_length=16)
+    heard_asked_at: datetime | None = _ts()
 
 
 class Message(SQLModel, table=True):
@@ -167,6 +173,10 @@ class Response(SQLModel, table=True):
     legal_hold_at: datetime | None = _ts()
     # The resident asked for erasure while this was on hold: staff see it on the response.
     erasure_requested_at: datetime | None = _ts()
+    # The partner organisation the resident came through when they said this.
+    partner_id: int | None = Field(default=None, foreign_key="partner.id", index=True)
+    # Staff's reading of the stance towards the agency: supportive | neutral | critical.
+    viewpoint: str | None = Field(default=None, max_length=16)
 
 
 class Outbox(SQLModel, table=True):
@@ -256,6 +266,41 @@ class LinkCode(SQLModel, table=True):
     used_by: int | None = Field(default=None, foreign_key="contact.id")
 
 
+class Partner(SQLModel, table=True):
+    """A community organisation residents may trust more than the police: a church, a tenants'
+    union, a youth league. Residents reach the line through its keyword or its link, and the
+    partner sees aggregates (never a resident's address or words) of what they raised."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    # URL- and Telegram-safe (a-z 0-9 -), unique: the partner's links and /start payload.
+    code: str = Field(max_length=32, sa_column_kwargs={"unique": True})
+    contact: str = Field(default="", max_length=300)  # a person at the partner, for staff
+    languages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    neighbourhoods: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The word residents text, by language ({"en": "GRACE", "es": "GRACIA"}).
+    keywords: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    public_consent: bool = False  # named on the public "you said, we did" page
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    archived_at: datetime | None = _ts()
+
+
+class CommunityShare(SQLModel, table=True):
+    """The community's own make-up (census or agency figures) for one group, e.g. residents
+    aged 65+; shares are each group's amount over its dimension's total, so counts and
+    percentages both work."""
+
+    __tablename__ = "community_share"
+    __table_args__ = (UniqueConstraint("dimension", "value", name="uq_community_share"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dimension: str = Field(max_length=16)  # neighbourhood | language | age_band
+    value: str = Field(max_length=120)
+    amount: float
+    source: str = Field(default="", max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 # --- Staff dashboard, "you said, we did" follow-ups and the JSON API ---------------------------
 
 
@@ -274,6 +319,8 @@ class StaffUser(SQLModel, table=True):
     # Kept in each login session; raised on logout, password change and deactivation, which
     # ends every session of the account at once (the cookie alone cannot be recalled).
     session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Role "partner": the one partner organisation whose aggregates this login may see.
+    partner_id: int | None = Field(default=None, foreign_key="partner.id")
 
 
 class LoginThrottle(SQLModel, table=True):
