@@ -50,7 +50,21 @@ KEYWORD_GROUPS = (
     "privacy",
     "erase",
 )
-PLACEHOLDERS = {"agency", "title", "when", "where", "count", "link", "contact", "days", "url"}
+PLACEHOLDERS = {
+    "agency",
+    "title",
+    "when",
+    "where",
+    "count",
+    "link",
+    "contact",
+    "days",
+    "url",
+    "partner",
+    "partners",
+    "keyword",
+    "number",
+}
 
 
 class FlowError(ValueError):
