@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from storage.models import Contact, Partner
@@ -52,3 +52,13 @@ def arrived_through(session: Session, contact_id: int, partner_id: int) -> None:
     session.exec(  # type: ignore[call-overload]
         update(Contact).where(col(Contact.id) == contact_id).values(partner_id=partner_id)
     )
+
+
+def resident_counts(session: Session) -> dict[int, int]:
+    """How many residents last came in through each partner (partners with none are absent)."""
+    stmt = (
+        select(Contact.partner_id, func.count())
+        .where(col(Contact.partner_id).is_not(None))
+        .group_by(col(Contact.partner_id))
+    )
+    return {int(pid): int(n) for pid, n in session.exec(stmt)}  # type: ignore[call-overload]
