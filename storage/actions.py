@@ -15,6 +15,7 @@ from storage.models import (
     ActionResponse,
     Contact,
     Outbox,
+    Partner,
     Response,
 )
 
@@ -146,3 +147,26 @@ def published_with_residents(session: Session) -> list[tuple[Action, int]]:
         .order_by(col(Action.published_at).desc(), col(Action.id).desc())
     )
     return [(a, int(n)) for a, n in session.exec(stmt)]
+
+
+def consenting_partners(session: Session, action_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Per action, the names of the partners whose residents raised what it answers: only
+    partners that agreed to be named in public and are not archived, by name."""
+    if not action_ids:
+        return {}
+    stmt = (
+        select(ActionResponse.action_id, Partner.name)
+        .join(Response, col(Response.id) == ActionResponse.response_id)
+        .join(Partner, col(Partner.id) == Response.partner_id)
+        .where(
+            col(ActionResponse.action_id).in_(list(action_ids)),
+            col(Partner.public_consent).is_(True),
+            col(Partner.archived_at).is_(None),
+        )
+        .distinct()
+        .order_by(col(Partner.name))
+    )
+    named: dict[int, list[str]] = {}
+    for action_id, name in session.exec(stmt):
+        named.setdefault(action_id, []).append(name)
+    return named

@@ -16,7 +16,7 @@ import click
 from bot.cli.common import migrated_runtime
 from bot.runtime import Runtime
 from bot.services import accounts, tokens
-from bot.services.accounts import ROLES, AccountError, create_staff
+from bot.services.accounts import ACCOUNT_ROLES, PARTNER, AccountError, create_staff
 from bot.services.tokens import TOKEN_ROLES, TokenError, create_token
 
 PASSWORD_ENV = "TOWNLINE_STAFF_PASSWORD"
@@ -30,15 +30,17 @@ def staff() -> None:
 
 @staff.command("create")
 @click.option("--email", required=True, help="The person's email; they log in with it.")
-@click.option("--role", type=click.Choice(ROLES), required=True, help="What they may do.")
-def staff_create(email: str, role: str) -> None:
+@click.option("--role", type=click.Choice(ACCOUNT_ROLES), required=True, help="What they may do.")
+@click.option("--partner", "partner_code", help="For role partner: the partner's code.")
+def staff_create(email: str, role: str, partner_code: str | None) -> None:
     """Add an account; the password is prompted for (or read from TOWNLINE_STAFF_PASSWORD)."""
     password = os.environ.get(PASSWORD_ENV) or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
     rt = migrated_runtime()
     try:
-        user = create_staff(rt, email, password, role, actor=CLI_ACTOR)
+        partner_id = accounts.partner_id_for(rt, partner_code) if partner_code else None
+        user = create_staff(rt, email, password, role, actor=CLI_ACTOR, partner_id=partner_id)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -75,11 +77,15 @@ def staff_list() -> None:
 
 @staff.command("set-role")
 @click.argument("email")
-@click.argument("role", type=click.Choice(ROLES))
-def staff_set_role(email: str, role: str) -> None:
+@click.argument("role", type=click.Choice(ACCOUNT_ROLES))
+@click.option("--partner", "partner_code", help="For role partner: the partner's code.")
+def staff_set_role(email: str, role: str, partner_code: str | None) -> None:
     """Change what an account may do (the last active admin stays an admin)."""
     with _runtime() as rt:
-        user = accounts.set_role(rt, email, role, actor=CLI_ACTOR)
+        partner_id = accounts.partner_id_for(rt, partner_code) if partner_code else None
+        if partner_id is not None and role != PARTNER:
+            raise AccountError("--partner goes with the role partner only")
+        user = accounts.set_role(rt, email, role, actor=CLI_ACTOR, partner_id=partner_id)
     click.echo(f"{user.email} is now {user.role}")
 
 

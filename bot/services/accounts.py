@@ -12,13 +12,17 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot.guard import has_unstorable
 from bot.runtime import Runtime
-from storage import audit
+from storage import audit, partners
 from storage import staff as store
 from storage.db import transaction
 from storage.models import StaffUser
 
 MAX_EMAIL = 254
 ROLES = ("viewer", "staff", "admin")  # each may do what the ones before it may
+# Outside that ladder: a partner organisation's login sees its own aggregates and nothing else,
+# so no staff page or API ever admits it.
+PARTNER = "partner"
+ACCOUNT_ROLES = (*ROLES, PARTNER)
 MIN_PASSWORD = 12
 # Failures allowed before a key is locked, and how long the lock lasts (doubling, capped).
 ACCOUNT_FREE_FAILURES = 5
@@ -42,22 +46,63 @@ def hash_password(password: str) -> str:
 
 
 def role_allows(role: str, needed: str) -> bool:
-    """Whether a role includes another (admin > staff > viewer)."""
-    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+    """Whether a role includes another (admin > staff > viewer); partner includes none."""
+    return role in ROLES and needed in ROLES and ROLES.index(role) >= ROLES.index(needed)
 
 
-def create_staff(rt: Runtime, email: str, password: str, role: str, actor: str) -> StaffUser:
-    """Add an account, audited; refuses bad roles, short passwords and duplicate emails."""
+def _check_role(role: str) -> None:
+    if role not in ACCOUNT_ROLES:
+        raise AccountError(f"role must be one of {', '.join(ACCOUNT_ROLES)}")
+
+
+def _partner_for(session: Session, role: str, partner_id: int | None) -> int | None:
+    """The partner a partner account belongs to (required, current); None for other roles."""
+    if role != PARTNER:
+        if partner_id is not None:
+            raise AccountError("only a partner account names a partner")
+        return None
+    if partner_id is None:
+        raise AccountError("a partner account must name its partner")
+    partner = partners.get(session, partner_id)
+    if partner is None or partner.archived_at is not None:
+        raise AccountError("that partner does not exist or is archived")
+    return partner_id
+
+
+def partner_id_for(rt: Runtime, code: str) -> int:
+    """The id of the partner a code names (the CLI takes codes, the database keeps ids)."""
+    with transaction(rt.db) as session:
+        partner = partners.by_code(session, code.strip().lower())
+    if partner is None or partner.id is None:
+        raise AccountError(f"there is no partner with the code {code}")
+    return partner.id
+
+
+def create_staff(
+    rt: Runtime,
+    email: str,
+    password: str,
+    role: str,
+    actor: str,
+    partner_id: int | None = None,
+) -> StaffUser:
+    """Add an account, audited; refuses bad roles, short passwords, duplicate emails and a
+    partner account that names no partner."""
     email = email.strip().lower()
-    if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    _check_role(role)
     if "@" not in email or len(email) > MAX_EMAIL or has_unstorable(email):
         raise AccountError("give a valid email address")
     _check_password(password)
     with transaction(rt.db) as session:
+        partner_id = _partner_for(session, role, partner_id)
         if store.find_by_email(session, email) is not None:
             raise AccountError(f"an account for {email} already exists")
         user = store.create(session, email=email, password_hash=hash_password(password), role=role)
+        detail: dict[str, Any] = {"email": email, "role": role}
+        if partner_id is not None:
+            store.update_user(session, user.id, partner_id=partner_id)  # type: ignore[arg-type]
+            detail["partner_id"] = partner_id
+            session.refresh(user)
         audit.record(
             session,
             actor=actor,
@@ -65,7 +110,7 @@ def create_staff(rt: Runtime, email: str, password: str, role: str, actor: str) 
             at=rt.now(),
             target="staff",
             target_id=user.id,
-            detail={"email": email, "role": role},
+            detail=detail,
         )
         return user
 
@@ -166,15 +211,23 @@ def _audit(
     )
 
 
-def set_role(rt: Runtime, email: str, role: str, actor: str) -> StaffUser:
-    """Change what an account may do; its open sessions pick the new role up at once."""
-    if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+def set_role(
+    rt: Runtime, email: str, role: str, actor: str, partner_id: int | None = None
+) -> StaffUser:
+    """Change what an account may do; its open sessions pick the new role up at once.
+
+    A partner account keeps its partner unless given another; any other role drops it.
+    """
+    _check_role(role)
     with transaction(rt.db) as session:
         user = _account(session, email)
+        if role == PARTNER and partner_id is None:
+            partner_id = user.partner_id
+        partner_id = _partner_for(session, role, partner_id)
         _keeps_an_admin(session, user, role, user.active)
-        store.update_user(session, user.id, role=role)  # type: ignore[arg-type]
-        _audit(session, rt, actor, "staff.set_role", user, old=user.role, new=role)
+        store.update_user(session, user.id, role=role, partner_id=partner_id)  # type: ignore[arg-type]
+        extra = {"partner_id": partner_id} if partner_id is not None else {}
+        _audit(session, rt, actor, "staff.set_role", user, old=user.role, new=role, **extra)
         session.refresh(user)
         return user
 

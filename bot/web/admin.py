@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from bot.services import accounts, tokens
+from bot.services import accounts, partner_view, tokens
 from bot.web.auth import current_staff, staff_required
 from bot.web.context import form_id, runtime
 
@@ -25,10 +25,21 @@ def _actor() -> str:
 @bp.get("/staff/admin/accounts")
 @staff_required("admin")
 def accounts_page() -> ResponseReturnValue:
-    """Every account: role, state, last login, and the forms to change them."""
+    """Every account: role, partner, state, last login, and the forms to change them."""
+    rt = runtime()
     return render_template(
-        "staff/admin_accounts.html", users=accounts.list_staff(runtime()), roles=accounts.ROLES
+        "staff/admin_accounts.html",
+        users=accounts.list_staff(rt),
+        roles=accounts.ACCOUNT_ROLES,
+        partners=partner_view.partner_choices(rt),
+        partner_names=partner_view.partner_names(rt),
     )
+
+
+def _partner_id(role: str) -> int | None:
+    """The partner chosen on the form, read only for a partner account (the select is always
+    on the page, since there is no script to show it for that role alone)."""
+    return form_id(request.form.get("partner_id")) if role == accounts.PARTNER else None
 
 
 @bp.post("/staff/admin/accounts")
@@ -39,12 +50,14 @@ def accounts_change() -> ResponseReturnValue:
     op, email = form.get("op", ""), form.get("email", "")
     try:
         if op == "create":
+            role = form.get("role", "")
             user = accounts.create_staff(
-                rt, email, form.get("password", ""), form.get("role", ""), _actor()
+                rt, email, form.get("password", ""), role, _actor(), _partner_id(role)
             )
             flash(f"Created {user.role} account {user.email}.", "ok")
         elif op == "set-role":
-            user = accounts.set_role(rt, email, form.get("role", ""), _actor())
+            role = form.get("role", "")
+            user = accounts.set_role(rt, email, role, _actor(), _partner_id(role))
             flash(f"{user.email} is now {user.role}.", "ok")
         elif op in ("deactivate", "activate"):
             user = accounts.set_active(rt, email, op == "activate", _actor())

@@ -88,8 +88,50 @@ def start_session(user: StaffUser) -> None:
     g.staff = user
 
 
+def home_for(user: StaffUser) -> str:
+    """Where an account lands: a partner on its own page, staff on the inbox."""
+    return url_for("partner_view.home") if user.role == accounts.PARTNER else url_for("staff.inbox")
+
+
+def _landing(user: StaffUser, asked: str | None) -> str:
+    """The page asked for after login, unless a partner asked for one of staff's."""
+    target = same_site(asked, home_for(user))
+    path = urlsplit(target).path
+    if user.role == accounts.PARTNER and not (path == "/partner" or path.startswith("/partner/")):
+        return home_for(user)
+    return target
+
+
+def login_required(view: F) -> F:
+    """Any active account, partners included (their own password page, their own view)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_staff() is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def partner_required(view: F) -> F:
+    """A partner's own login only: staff preview a partner's view on a staff page instead."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        user = current_staff()
+        if user is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if user.role != accounts.PARTNER or user.partner_id is None:
+            abort(403, "this page is for a partner organisation's login")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def staff_required(role: str = "viewer") -> Callable[[F], F]:
-    """Send strangers to the login page; refuse (403) a role below `role`."""
+    """Send strangers to the login page; refuse (403) a role below `role`, and every partner
+    login (partners are outside the staff ladder)."""
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -131,7 +173,7 @@ def login() -> ResponseReturnValue:
         error = "Wrong email or password."
         return render_template("staff/login.html", error=error, email=email), 401
     start_session(result.user)
-    return redirect(same_site(request.form.get("next")))
+    return redirect(_landing(result.user, request.form.get("next")))
 
 
 @bp.post("/staff/logout")
@@ -145,7 +187,7 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.route("/staff/password", methods=["GET", "POST"])
-@staff_required("viewer")
+@login_required
 def password() -> ResponseReturnValue:
     """Change one's own password; every other session of the account ends."""
     user = current_staff()
@@ -164,7 +206,7 @@ def password() -> ResponseReturnValue:
         return render_template("staff/password.html", error=f"{str(exc).capitalize()}."), 400
     start_session(changed)  # this browser stays in, on the new version
     flash("Your password is changed; you were logged out everywhere else.", "ok")
-    return redirect(url_for("staff.inbox"))
+    return redirect(home_for(changed))
 
 
 @bp.app_context_processor

@@ -56,13 +56,15 @@ def home() -> ResponseReturnValue:
 
 @bp.get("/you-said-we-did")
 def you_said_we_did() -> ResponseReturnValue:
-    """Published actions grouped by month and topic, with how many residents raised each."""
+    """Published actions grouped by month and topic, with how many residents raised each and
+    through which consenting partners."""
     rt = runtime()
     lang = page_language(rt)
     default = rt.settings.default_language
     labels = {flow.id: flow.label[lang] for flow in rt.catalog.flows}
     with transaction(rt.db) as session:
         rows = actions.published_with_residents(session)
+        named = actions.consenting_partners(session, [a.id for a, _ in rows if a.id is not None])
     items = []
     for action, residents in rows:
         topic = action.topic if action.topic not in OTHER_TOPICS else None
@@ -76,6 +78,8 @@ def you_said_we_did() -> ResponseReturnValue:
                 "title": action.title if lang == default else "",
                 "message": action.messages.get(lang) or action.messages.get(default, ""),
                 "residents": residents,
+                # Partners are named only with their consent (the partner's name is theirs).
+                "partners": ", ".join(named.get(action.id or 0, [])),
             }
         )
     months = [
