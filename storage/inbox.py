@@ -20,6 +20,9 @@ from storage.models import (
     Translation,
 )
 
+# The filter value for responses staff have not yet read for a viewpoint.
+NO_VIEWPOINT = "none"
+
 
 @dataclass(frozen=True)
 class ResponseFilter:
@@ -37,6 +40,7 @@ class ResponseFilter:
     flag: str | None = None  # "urgent" | "sensitive"
     hide_channels: tuple[str, ...] = ()  # left out unless `channel` asks for one of them
     q: str | None = None  # words in the response or in its translation (case-insensitive)
+    viewpoint: str | None = None  # supportive | neutral | critical, or NO_VIEWPOINT
 
 
 def _where(stmt: Any, f: ResponseFilter) -> Any:
@@ -50,6 +54,10 @@ def _where(stmt: Any, f: ResponseFilter) -> Any:
     ):
         if value is not None:
             stmt = stmt.where(column == value)
+    if f.viewpoint == NO_VIEWPOINT:
+        stmt = stmt.where(col(Response.viewpoint).is_(None))
+    elif f.viewpoint is not None:
+        stmt = stmt.where(Response.viewpoint == f.viewpoint)
     if f.hide_channels and f.channel is None:
         stmt = stmt.where(col(Contact.channel).not_in(f.hide_channels))
     if f.start is not None:
@@ -141,6 +149,14 @@ def set_status(session: Session, ids: Sequence[int], status: str) -> int:
     """Mark responses (e.g. reviewed); returns how many changed."""
     result = session.exec(  # type: ignore[call-overload]
         update(Response).where(col(Response.id).in_(list(ids))).values(status=status)
+    )
+    return int(result.rowcount or 0)
+
+
+def set_viewpoint(session: Session, ids: Sequence[int], viewpoint: str | None) -> int:
+    """Set (or, with None, clear) the viewpoint of responses; returns how many rows matched."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(Response).where(col(Response.id).in_(list(ids))).values(viewpoint=viewpoint)
     )
     return int(result.rowcount or 0)
 

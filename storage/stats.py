@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from storage.models import Contact, Response
@@ -35,6 +35,21 @@ def topic_times(
     """Each response's topic and time, to be bucketed into weeks by the caller."""
     stmt = select(Response.topic, Response.created_at).select_from(Response)
     return list(session.exec(_since(stmt, since, hide)))
+
+
+def viewpoint_times(
+    session: Session, since: datetime, hide: tuple[str, ...] = ()
+) -> list[tuple[str | None, datetime]]:
+    """Each response's viewpoint (None: not tagged) and time, for weekly buckets.
+
+    Untagged ratings and menu choices are left out: a number picked from 1 to 5 is not a
+    stance anyone could tag, and counting it as "not tagged" would hide how much is read.
+    """
+    stmt = select(Response.viewpoint, Response.created_at).select_from(Response)
+    stmt = _since(stmt, since, hide).where(
+        or_(col(Response.viewpoint).is_not(None), Response.kind == "text")
+    )
+    return list(session.exec(stmt))
 
 
 def ratings(

@@ -25,6 +25,7 @@ FIELDS = {
     "place",
     "status",
     "follow_up_consent",
+    "viewpoint",
     "translation",  # null unless a provider is configured (tests/test_translation_story.py)
 }
 

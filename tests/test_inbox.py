@@ -168,7 +168,7 @@ def test_charts_are_drawn_without_scripts_or_external_urls(
     staff_account(rt, "val@city.gov", "viewer")
     log_in(client, "val@city.gov")
     page = client.get("/staff/charts").get_data(as_text=True)
-    assert page.count("<svg") == 5
+    assert page.count("<svg") == 6
     assert "<script" not in page
     assert "http://" not in page
     assert "https://" not in page

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.community import VIEWPOINTS
 from bot.runtime import Runtime
 from storage import stats
 from storage.db import transaction
@@ -15,6 +16,8 @@ from storage.models import Contact, Response
 WEEKS = 12
 FEEDBACK_FLOW = "interaction"
 FEEDBACK_ITEMS = ("respect", "heard", "fairness", "trust")
+# One viewpoint this large a share of at least this many tagged responses reads as one-sided.
+ONE_SIDED_SHARE, ONE_SIDED_MIN = 0.75, 10
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,24 @@ class ChartData:
     channels: list[tuple[str, int]]
     neighbourhoods: list[tuple[str, int]]
     feedback_by_week: dict[str, list[float | None]]
+    viewpoints_by_week: dict[str, list[float | None]]
+    viewpoint_totals: dict[str, int]  # every viewpoint, in VIEWPOINTS order, over the weeks
+    untagged: int  # responses in words nobody has read for a viewpoint yet
+
+
+def viewpoint_balance(totals: dict[str, int], untagged: int) -> str:
+    """The period's viewpoints in one plain sentence, so a one-sided picture is said out loud."""
+    tagged = sum(totals.values())
+    waiting = f"{untagged} {'response is' if untagged == 1 else 'responses are'} not tagged."
+    if not tagged:
+        return f"No responses are tagged with a viewpoint yet. {waiting}"
+    parts = ", ".join(f"{n} {v} ({n * 100 / tagged:.0f}%)" for v, n in totals.items())
+    noun = "response" if tagged == 1 else "responses"
+    sentence = f"Of {tagged} tagged {noun}: {parts}. {waiting}"
+    top, most = max(totals.items(), key=lambda pair: pair[1])
+    if tagged >= ONE_SIDED_MIN and most / tagged >= ONE_SIDED_SHARE:
+        sentence += f" Most tagged responses are {top}: seek out other voices too."
+    return sentence
 
 
 def _week(at: datetime, zone: ZoneInfo) -> date:
@@ -52,6 +73,7 @@ def chart_data(rt: Runtime, include_simulated: bool = False) -> ChartData:
         channels = stats.counts(session, Contact.channel, since, hide)
         places = stats.counts(session, Contact.neighbourhood, since, hide)
         ratings = stats.ratings(session, since, FEEDBACK_FLOW, hide)
+        stances = stats.viewpoint_times(session, since, hide)
     per_topic: dict[str, Counter[date]] = defaultdict(Counter)
     for topic, at in times:
         per_topic[topic or "none"][_week(at, zone)] += 1
@@ -62,6 +84,9 @@ def chart_data(rt: Runtime, include_simulated: bool = False) -> ChartData:
         item: [round(sum(v) / len(v), 2) if (v := sums[item].get(w)) else None for w in weeks]
         for item in FEEDBACK_ITEMS
     }
+    per_viewpoint: dict[str | None, Counter[date]] = defaultdict(Counter)
+    for viewpoint, at in stances:
+        per_viewpoint[viewpoint][_week(at, zone)] += 1
     return ChartData(
         weeks=[w.strftime("%b %d") for w in weeks],
         topics_by_week={t: [float(c[w]) for w in weeks] for t, c in sorted(per_topic.items())},
@@ -69,4 +94,7 @@ def chart_data(rt: Runtime, include_simulated: bool = False) -> ChartData:
         channels=channels,
         neighbourhoods=places[:15],
         feedback_by_week=feedback,
+        viewpoints_by_week={v: [float(per_viewpoint[v][w]) for w in weeks] for v in VIEWPOINTS},
+        viewpoint_totals={v: sum(per_viewpoint[v].values()) for v in VIEWPOINTS},
+        untagged=sum(per_viewpoint[None].values()),
     )

@@ -30,6 +30,7 @@ FIELDS = [
     "sensitive",
     "translation",  # into the staff language, when a provider is on (a correction wins)
     "translation_provider",
+    "viewpoint",  # staff's reading: supportive | neutral | critical, empty when not tagged
 ]
 # What a redacted row says instead of the words of a conversation flagged sensitive (a
 # disclosure of self-harm, domestic or sexual violence): masking numbers is not enough there,
@@ -76,6 +77,7 @@ def response_rows(
                 "sensitive": response.sensitive,
                 "translation": (t := shown.get(response.id or 0)) and t.text,
                 "translation_provider": t and t.provider,
+                "viewpoint": response.viewpoint,
             }
             for response, contact in pairs
         ]
@@ -95,8 +97,8 @@ def release_row(row: dict[str, Any], zone: ZoneInfo, region: str) -> dict[str, A
     - `created_at` becomes the day, in the agency's time zone: an exact second can be matched
       against a phone's sent messages or a carrier's log to find who wrote.
     - Kept: `id` (so the agency can say which record a line is; it leads to nothing outside the
-      agency), the channel, language, topic, status, flags and consent (what the line is about,
-      not who). The contact and its address were never in an export.
+      agency), the channel, language, topic, status, flags, consent and staff's viewpoint tag
+      (what the line is about, not who). The contact and its address were never in an export.
     """
     out = dict(row)
     out["created_at"] = (

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from bot.community import VIEWPOINTS
 from bot.runtime import Runtime
 from storage import audit, inbox, outbox
 from storage.db import transaction
 from storage.models import Contact, Response
 
 STAFF_REPLY_KIND = "staff_reply"
+CLEAR_VIEWPOINT = "clear"  # what the forms send to take a viewpoint off
 MAX_TAG = 64
 MAX_REPLY = 1600
 
@@ -61,6 +63,30 @@ def tag(rt: Runtime, ids: list[int], label: str, actor: str) -> str:
             detail={"ids": ids, "tag": label},
         )
     return label
+
+
+def set_viewpoint(rt: Runtime, ids: list[int], value: str, actor: str) -> str | None:
+    """Read responses as supportive, neutral or critical of the agency, or clear that reading.
+
+    Only the shared words are stored, so the charts can count them; anything else is refused
+    before a row is touched. Returns the viewpoint set (None when cleared).
+    """
+    value = value.strip().lower()
+    if value not in (*VIEWPOINTS, CLEAR_VIEWPOINT):
+        raise ReviewError(f"a viewpoint is {', '.join(VIEWPOINTS)}, or {CLEAR_VIEWPOINT}")
+    viewpoint = None if value == CLEAR_VIEWPOINT else value
+    with transaction(rt.db) as session:
+        ids = _existing(session, ids)
+        inbox.set_viewpoint(session, ids, viewpoint)
+        audit.record(
+            session,
+            actor=actor,
+            action="response.viewpoint",
+            at=rt.now(),
+            target="response",
+            detail={"ids": ids, "viewpoint": viewpoint},
+        )
+    return viewpoint
 
 
 def group(

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.community import VIEWPOINTS
 from bot.guard import UnacceptableError, bounded_int, has_unstorable, in_range
-from storage.inbox import ResponseFilter
+from storage.inbox import NO_VIEWPOINT, ResponseFilter
 
 TEXT_FILTERS = ("topic", "status", "language", "channel", "neighbourhood", "tag")
 FLAGS = ("urgent", "sensitive")
@@ -60,4 +61,10 @@ def parse_filter(
         if flag not in FLAGS:
             raise FilterError(f"flag must be one of {', '.join(FLAGS)}")
         values["flag"] = flag
+    if viewpoint := args.get("viewpoint", "").strip():
+        if viewpoint not in (*VIEWPOINTS, NO_VIEWPOINT):
+            raise FilterError(
+                f"viewpoint must be one of {', '.join(VIEWPOINTS)} or {NO_VIEWPOINT} (not tagged)"
+            )
+        values["viewpoint"] = viewpoint
     return ResponseFilter(**values)  # type: ignore[arg-type]

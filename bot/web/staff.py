@@ -16,8 +16,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from bot.community import VIEWPOINTS
 from bot.services import review, translation
-from bot.services.charts import chart_data
+from bot.services.charts import chart_data, viewpoint_balance
 from bot.services.export import csv_text, response_rows
 from bot.services.masking import mask_address
 from bot.web.auth import current_staff, same_site, staff_required
@@ -77,6 +78,7 @@ def inbox_page() -> ResponseReturnValue:
         hidden_channels=rt.hidden_channels(),
         translated=translated,
         usage=translation.usage(rt) if translation.enabled(rt) else None,
+        viewpoints=VIEWPOINTS,
     )
 
 
@@ -92,6 +94,10 @@ def bulk() -> ResponseReturnValue:
         elif op == "tag":
             label = review.tag(rt, ids, request.form.get("tag", ""), _actor())
             flash(f"Tagged {len(ids)} with “{label}”.", "ok")
+        elif op == "viewpoint":
+            chosen = review.set_viewpoint(rt, ids, request.form.get("viewpoint", ""), _actor())
+            what = f"set to {chosen}" if chosen else "cleared"
+            flash(f"Viewpoint of {len(ids)} {what}.", "ok")
         elif op == "group":
             existing = request.form.get("concern_id", "")
             concern_id = review.group(
@@ -145,6 +151,7 @@ def _response_page(response_id: int, revealed: str | None = None) -> ResponseRet
         lines=lines,
         tags=tags,
         group=group,
+        viewpoints=VIEWPOINTS,
     )
 
 
@@ -243,7 +250,7 @@ def audit_page() -> ResponseReturnValue:
 @bp.get("/staff/charts")
 @staff_required("viewer")
 def charts() -> ResponseReturnValue:
-    """Responses per topic per week, language/channel mix, places and feedback scores."""
+    """Responses per topic per week, language/channel mix, places, feedback and viewpoints."""
     include = request.args.get("simulated") == "include"
     data = chart_data(runtime(), include_simulated=include)
     return render_template(
@@ -257,4 +264,6 @@ def charts() -> ResponseReturnValue:
         feedback=line_chart(
             data.weeks, data.feedback_by_week, "Interaction feedback (1-5)", y_max=5
         ),
+        viewpoints=line_chart(data.weeks, data.viewpoints_by_week, "Viewpoints per week"),
+        balance=viewpoint_balance(data.viewpoint_totals, data.untagged),
     )
