@@ -130,6 +130,8 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         health,
         meetings,
+        partner_view,
+        partners,
         privacy,
         public,
         simulator,
@@ -145,7 +147,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(actions.bp)
+    from bot.web import representation  # who is heard (issue 17)
+
+    app.register_blueprint(representation.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(partner_view.bp)
+    app.register_blueprint(partners.bp)
     app.register_blueprint(privacy.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_meetings.bp)

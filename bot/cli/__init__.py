@@ -8,13 +8,26 @@ staff, token                 bot.cli.staff
 retention                    bot.cli.privacy
 telegram                     bot.cli.telegram
 broadcast                    bot.cli.broadcast
+community                    bot.cli.community
+partner                      bot.cli.partner
 """
 
 from __future__ import annotations
 
 import click
 
-from bot.cli import backup, broadcast, data, privacy, serve, staff, telegram, triage
+from bot.cli import (
+    backup,
+    broadcast,
+    community,
+    data,
+    partner,
+    privacy,
+    serve,
+    staff,
+    telegram,
+    triage,
+)
 
 
 @click.group()
@@ -36,6 +49,8 @@ for command in (
     staff.token,
     broadcast.broadcast,
     privacy.retention,
+    community.community,
+    partner.partner,
 ):
     main.add_command(command)
 for command in (backup.db_backup, backup.db_restore):

@@ -11,8 +11,10 @@ from flask import Blueprint, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from bot.community import DIMENSIONS
 from bot.guard import MAX_ID, UnacceptableError, bounded_int
 from bot.services import followups, translation
+from bot.services import representation as rep
 from bot.web.api_auth import ApiError, api_error, json_body, token_required
 from bot.web.context import runtime
 from bot.web.filters import FilterError, parse_filter
@@ -52,6 +54,7 @@ def _item(
         "place": response.place,
         "status": response.status,
         "follow_up_consent": response.follow_up_consent,
+        "viewpoint": response.viewpoint,
         "translation": shown.as_json() if shown else None,
     }
 
@@ -223,6 +226,51 @@ def get_action(action_id: int) -> ResponseReturnValue:
         failed=tally.failed,
         pending=tally.pending,
         drafts=_drafts(action),
+    )
+
+
+@bp.get("/partners")
+@token_required("viewer")
+def list_partners() -> ResponseReturnValue:
+    """Active partners, each with how many residents came in through it (null for 1-4)."""
+    items = [
+        {
+            "id": p.id,
+            "name": p.name,
+            "code": p.code,
+            "languages": p.languages,
+            "neighbourhoods": p.neighbourhoods,
+            "keywords": p.keywords,
+            "public_consent": p.public_consent,
+            "created_at": p.created_at.isoformat(),
+            "residents": residents,
+        }
+        for p, residents in rep.partners_with_reach(runtime())
+    ]
+    return jsonify(items=items)
+
+
+@bp.get("/representation")
+@token_required("viewer")
+def representation() -> ResponseReturnValue:
+    """Who is heard against the community, per dimension; small cells null and suppressed."""
+    rt, args = runtime(), request.args
+    dimension = args.get("dimension", "")
+    if dimension and dimension not in DIMENSIONS:
+        return api_error(400, f"dimension must be one of {', '.join(DIMENSIONS)}")
+    try:
+        window = rep.window_from(
+            rt, args.get("days", ""), args.get("partner", ""), args.get("prompt", "")
+        )
+    except rep.FilterError as exc:
+        return api_error(400, str(exc))
+    tables = rep.representation(rt, window, [dimension] if dimension else DIMENSIONS)
+    return jsonify(
+        days=window.days,
+        since=rep.since(rt, window).isoformat(),
+        partner=window.partner.id if window.partner else None,
+        prompt=window.prompt_id,
+        dimensions=[rep.as_json(t) for t in tables],
     )
 
 

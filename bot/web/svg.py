@@ -86,3 +86,48 @@ def line_chart(
         parts.append('<text x="60" y="40">No data yet</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def paired_bar_chart(
+    rows: Sequence[tuple[str, tuple[float | None, str], tuple[float | None, str]]],
+    title: str,
+    names: tuple[str, str],
+    chart_id: str = "",
+) -> Markup:
+    """Two bars per group (e.g. respondents' share beside the community's), each with its
+    written value; a missing value draws no bar, only its text ("fewer than 5")."""
+    pair_h, bar_h, legend_h = 2 * BAR_H + GAP * 2, BAR_H, 24
+    height = legend_h + max(1, len(rows)) * pair_h + 10
+    top = max((v for _, *bars in rows for v, _ in bars if v is not None), default=0) or 1
+    span = WIDTH - LABEL_W - 90
+    ident = f' id="{escape(chart_id)}"' if chart_id else ""
+    parts = [
+        f'<svg class="chart representation"{ident} role="img" viewBox="0 0 {WIDTH} {height}" '
+        f'width="{WIDTH}" height="{height}" aria-label="{escape(title)}">'
+        f"<title>{escape(title)}</title>"
+    ]
+    for n, name in enumerate(names):
+        x = LABEL_W + n * 200
+        parts.append(
+            f'<rect x="{x}" y="4" width="12" height="12" fill="{PALETTE[n]}"/>'
+            f'<text x="{x + 18}" y="15">{escape(name)}</text>'
+        )
+    for i, (label, *bars) in enumerate(rows):
+        y = legend_h + i * pair_h
+        short = label if len(label) <= 24 else label[:23] + "…"  # long place names
+        parts.append(
+            f'<text x="{LABEL_W - 6}" y="{y + bar_h + 2}" text-anchor="end">{escape(short)}</text>'
+        )
+        for n, (value, text) in enumerate(bars):
+            by = y + n * bar_h
+            w = max(1.0, span * value / top) if value else 0.0
+            if w:
+                parts.append(
+                    f'<rect x="{LABEL_W}" y="{by}" width="{w:.1f}" height="{bar_h - 2}" '
+                    f'fill="{PALETTE[n]}"/>'
+                )
+            parts.append(f'<text x="{LABEL_W + w + 4:.1f}" y="{by + 12}">{escape(text)}</text>')
+    if not rows:
+        parts.append(f'<text x="10" y="{legend_h + 15}">No data yet</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
