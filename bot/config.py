@@ -96,6 +96,8 @@ class Settings:
     # What a partner's flyer links to: the number or short code residents text (default
     # TWILIO_FROM) and the bot's @username (Telegram's getMe is never called from the web).
     sms_number: str | None = None
+    # Ask the optional "who is heard" questions (age band, years lived here) once per resident.
+    who_is_heard: bool = True
     telegram_bot_username: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -274,6 +276,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = 
         telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
         telegram_api_url=env.get("TELEGRAM_API_URL") or None,
         telegram_mps=float(env.get("TELEGRAM_MPS") or 25.0),
+        who_is_heard=_bool(env.get("TOWNLINE_WHO_IS_HEARD"), True),
         sms_number=(env.get("TOWNLINE_SMS_NUMBER") or env.get("TWILIO_FROM") or "").strip() or None,
         telegram_bot_username=(env.get("TELEGRAM_BOT_USERNAME") or "").strip().lstrip("@") or None,
     )

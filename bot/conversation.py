@@ -11,12 +11,15 @@ from sqlmodel import Session
 
 from bot import engine, linking
 from bot.events import (
+    ArrivedThrough,
+    AskedWhoIsHeard,
     ContactView,
     EraseMe,
     Event,
     Inbound,
     LinkContact,
     MeetingView,
+    PartnerView,
     RecordResponse,
     RecordRsvp,
     Reply,
@@ -25,6 +28,7 @@ from bot.events import (
     SetLanguage,
     SetNeighbourhood,
     SetOptOut,
+    SetProfile,
     SetReminderArea,
     TagConversation,
 )
@@ -34,6 +38,7 @@ from storage import conversations as store
 from storage import inbound as inbound_queue
 from storage import links, outbox
 from storage import meetings as meeting_store
+from storage import partners as partner_store
 from storage.db import transaction
 from storage.models import Contact, InboundQueue
 
@@ -220,6 +225,8 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
         meetings=_meetings(rt, session, now, contact.reminder_neighbourhood),
         link_channels=tuple(name for name in linking.LINKABLE if name in rt.channels),
         link_code_ok=_link_code_ok(session, inbound, contact, row.state or {}, now),
+        partners=_partners(session),
+        who_is_heard=rt.settings.who_is_heard,
     )
     rsvp_meeting, open_prompt = meeting_store.awaiting(session, contact.id, now)
     view = ContactView(
@@ -231,6 +238,7 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
         open_prompt=open_prompt,
         neighbourhood=contact.neighbourhood,
         reminded=meeting_store.reminded(session, contact.id, now),
+        heard_asked=contact.heard_asked_at is not None,
     )
     turn = engine.handle(inbound, view, row.state or {}, world)
     _apply(rt, session, contact, message_id, turn.events, now)
@@ -264,6 +272,15 @@ def _record(session: Session, contact_id: int, inbound: Inbound, now: datetime) 
     )
 
 
+def _partners(session: Session) -> tuple[PartnerView, ...]:
+    """Active partner organisations: the engine matches their keywords and link codes."""
+    return tuple(
+        PartnerView(id=p.id, name=p.name, code=p.code, keywords=dict(p.keywords or {}))
+        for p in partner_store.listed(session)
+        if p.id is not None
+    )
+
+
 def _link_code_ok(
     session: Session, inbound: Inbound, contact: Contact, state: dict[str, object], now: datetime
 ) -> bool:
@@ -287,6 +304,7 @@ def _apply(
     assert contact.id is not None
     opted_out = contact.opted_out_at is not None
     reply_kind = "reply"
+    partner_id = contact.partner_id
     for event in events:
         if isinstance(event, EraseMe):
             # Before the confirmation is queued: it must survive, and it is the last message
@@ -308,6 +326,7 @@ def _apply(
                 urgent=event.urgent,
                 sensitive=event.sensitive,
                 prompt_id=event.prompt_id,
+                partner_id=partner_id,
                 created_at=now,
             )
         elif isinstance(event, TagConversation):
@@ -345,6 +364,14 @@ def _apply(
             if event.reminders is not None:
                 values["reminder_consent"] = event.reminders
             store.update_contact(session, contact.id, **values)
+        elif isinstance(event, ArrivedThrough):
+            partner_id = event.partner_id
+            partner_store.arrived_through(session, contact.id, partner_id)
+        elif isinstance(event, SetProfile):
+            values = {k: v for k in ("age_band", "years_here") if (v := getattr(event, k))}
+            store.update_contact(session, contact.id, **values)
+        elif isinstance(event, AskedWhoIsHeard):
+            store.update_contact(session, contact.id, heard_asked_at=now)
         elif isinstance(event, SetNeighbourhood):
             store.update_contact(session, contact.id, neighbourhood=event.neighbourhood)
         elif isinstance(event, RequestLink):

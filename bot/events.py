@@ -43,6 +43,18 @@ class ContactView:
     open_prompt: int | None = None
     neighbourhood: str | None = None  # where they said they live, so it is not asked again
     reminded: frozenset[int] = frozenset()  # meetings they were reminded of, still to come
+    heard_asked: bool = False  # the optional "who is heard" questions were asked once already
+
+
+@dataclass(frozen=True)
+class PartnerView:
+    """A partner organisation as the engine sees it: whom to name, and the words that mean
+    "I came through them" (its keyword by language; its code in a Telegram /start link)."""
+
+    id: int
+    name: str
+    code: str
+    keywords: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -192,6 +204,30 @@ class EraseMe:
     name: ClassVar[str] = "erase_me"
 
 
+@dataclass(frozen=True)
+class ArrivedThrough:
+    """The resident came in through a partner (its keyword or link): their words carry it."""
+
+    name: ClassVar[str] = "arrived_through"
+    partner_id: int
+
+
+@dataclass(frozen=True)
+class SetProfile:
+    """An answer to an optional "who is heard" question; None leaves a field as it was."""
+
+    name: ClassVar[str] = "set_profile"
+    age_band: str | None = None
+    years_here: str | None = None
+
+
+@dataclass(frozen=True)
+class AskedWhoIsHeard:
+    """The "who is heard" questions were put to this resident: they are never asked again."""
+
+    name: ClassVar[str] = "asked_who_is_heard"
+
+
 Event = (
     EraseMe
     | Reply
@@ -205,4 +241,7 @@ Event = (
     | LinkContact
     | SetReminderArea
     | RecordRsvp
+    | ArrivedThrough
+    | SetProfile
+    | AskedWhoIsHeard
 )

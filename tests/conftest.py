@@ -98,6 +98,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         # The laptop's default on either database; tests/hardening/test_simulator_modes.py
         # covers staff-only and off, and the default per database.
         simulator="public",
+        # The optional "who is heard" questions follow a flow's end once per resident; stories
+        # about other things leave them out, as an agency may. tests/test_story_partners.py
+        # and tests/test_story_flows.py (every flow, every language) turn them on.
+        who_is_heard=False,
     )
 
 

@@ -57,6 +57,7 @@ def _answer_for(rt: Runtime, step_type: str, lang: str) -> str:
 def test_every_flow_in_every_language(rt: Runtime, flow_id: str, lang: str) -> None:
     catalog = rt.catalog
     flow = catalog.flow(flow_id)
+    rt.settings = rt.settings.with_overrides(who_is_heard=True)
     resident = Simulator(rt, f"sim-{flow_id}-{lang}", language=lang)
     agency = {"agency": rt.settings.agency_name}
 
@@ -79,7 +80,16 @@ def test_every_flow_in_every_language(rt: Runtime, flow_id: str, lang: str) -> N
         assert said.pop(0).startswith(fill(step_text(catalog, step, lang), agency))
         assert said == []
         said = resident.say(_answer_for(rt, step.type, lang))
-    assert said == [fill(flow.end[lang], agency)]
+    # The flow's end, then the optional "who is heard" questions: age, years here, thanks.
+    end, age = said
+    assert end == fill(flow.end[lang], agency)
+    assert age.startswith(catalog.text("heard_age", lang))
+    assert f"\n5 {catalog.text('heard_age_65_plus', lang)}" in age
+    [years] = resident.say("2")
+    assert years.startswith(catalog.text("heard_years", lang))
+    assert resident.say(rt.catalog.keywords["skip"][lang][0]) == [
+        catalog.text("heard_thanks", lang)
+    ]
 
     with transaction(rt.db) as session:
         rows = [r for r, _ in conversations.list_responses(session)]
@@ -87,6 +97,10 @@ def test_every_flow_in_every_language(rt: Runtime, flow_id: str, lang: str) -> N
     assert rows[0].text == OPENINGS[lang]
     assert {r.language for r in rows} == {lang}
     assert {r.topic for r in rows} == {flow_id}
+    with transaction(rt.db) as session:
+        contact = conversations.find_contact(session, "simulator", f"sim-{flow_id}-{lang}")
+    assert contact is not None
+    assert (contact.age_band, contact.years_here) == ("18-29", None)
     if any(s.type == "place" for s in flow.steps):
         assert {r.place for r in rows} == {"Elm & 5th"}
     if any(s.type == "consent" for s in flow.steps):

@@ -19,10 +19,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.engine import commands, languages, linking, meetings, prompts, safety, topics
+from bot.engine import (
+    commands,
+    heard,
+    languages,
+    linking,
+    meetings,
+    partners,
+    prompts,
+    safety,
+    topics,
+)
 from bot.engine.context import (
     ACTIVE_STAGES,
     DONE,
+    HEARD,
     IDLE,
     LISTENING,
     OPENING,
@@ -69,6 +80,8 @@ def handle(inbound: Inbound, contact: ContactView, state: dict[str, Any], world:
         return languages.menu(ctx)
     if meetings.answer_rsvp(ctx):
         return ctx.finish()
+    if (came := partners.by_keyword(ctx)) is not None:
+        return partners.arrived(ctx, *came)
     languages.choose(ctx, allow_detection=True)
     if "pending_link" in ctx.state and (turn := linking.confirm(ctx)) is not None:
         return turn
@@ -100,6 +113,8 @@ def _converse(ctx: Context) -> Turn:
 
 
 def _by_stage(ctx: Context) -> None:
+    if ctx.stage == HEARD and heard.answer(ctx):
+        return
     stage = ctx.stage
     if stage == DONE and ctx.kw.exact("thanks", ctx.text):
         ctx.say("you_are_welcome")  # a courtesy after the close is not a new concern

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.engine import languages, linking, topics
+from bot.engine import languages, linking, partners, topics
 from bot.engine.context import IDLE, LISTENING, TOPIC, Context, Turn
 from bot.events import EraseMe, ReplyChoice, SetOptOut
 
@@ -62,9 +62,13 @@ def help_(ctx: Context) -> Turn:
 def opened(ctx: Context) -> Turn:
     """A chat was opened (Telegram's /start): welcome, resume after STOP, or confirm a link."""
     payload = ctx.inbound.extra.get("payload")
+    if payload and (partner := partners.by_payload(ctx, payload)) is not None:
+        if ctx.contact.opted_out:
+            ctx.events.append(SetOptOut(False))
+        return partners.arrived(ctx, partner)
     linking_now = bool(payload) and ctx.world.link_code_ok
     languages.choose(ctx, allow_detection=False, command="start")
-    if payload and not linking_now:
+    if payload and not linking_now and partners.PAYLOAD_PREFIX not in payload:
         ctx.say("link_invalid")
     if ctx.contact.opted_out:
         ctx.events.append(SetOptOut(False))

@@ -15,6 +15,7 @@ from bot.events import (
     Event,
     Inbound,
     MeetingView,
+    PartnerView,
     RecordResponse,
     Reply,
     ReplyChoice,
@@ -27,7 +28,8 @@ from flows.catalog import Catalog
 
 # Stages a conversation moves through; "idle" and "done" wait for a fresh start.
 # "prompt": answering a broadcast's open question; every line is kept, tied to the prompt.
-IDLE, LISTENING, TOPIC, OPENING, STEP, DONE, PROMPT = (
+# "heard": the optional "who is heard" questions after a flow's end; any other words end them.
+IDLE, LISTENING, TOPIC, OPENING, STEP, DONE, PROMPT, HEARD = (
     "idle",
     "listening",
     "topic",
@@ -35,12 +37,13 @@ IDLE, LISTENING, TOPIC, OPENING, STEP, DONE, PROMPT = (
     "step",
     "done",
     "prompt",
+    "heard",
 )
-ACTIVE_STAGES = {LISTENING, TOPIC, OPENING, STEP, PROMPT}
+ACTIVE_STAGES = {LISTENING, TOPIC, OPENING, STEP, PROMPT, HEARD}
 WORDY = 3  # an unexpected answer with this many words is kept as a response, not discarded
 # Messages that already say the line is not for emergencies: after one, the note is not added.
 SAYS_NOT_FOR_EMERGENCIES = frozenset(
-    {"welcome", "help", "started", "emergency", "crisis", "violence"}
+    {"welcome", "partner_welcome", "help", "started", "emergency", "crisis", "violence"}
 )
 
 
@@ -61,6 +64,8 @@ class World:
     agency_names: Mapping[str, str] = field(default_factory=dict)  # the agency's name, by language
     contact: str = ""  # a person to reach (phone or web address), said with HELP
     privacy: PrivacyFacts | None = None  # the agency's own values, said with PRIVACY
+    partners: tuple[PartnerView, ...] = ()  # active partner organisations
+    who_is_heard: bool = True  # ask the optional questions after a conversation's end
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,7 @@ class Context:
                 prompt_id=self.state.get("prompt"),
             )
         )
+        self.state["kept"] = True  # the resident's own words are kept in this conversation
 
     def keep_if_wordy(self) -> bool:
         """An answer that doesn't fit the question is still the resident's voice: keep it."""
@@ -215,10 +221,10 @@ class Context:
         language = language or self.lang
         return self.catalog.text(message_id, language, agency=self.agency(language), **values)
 
-    def say(self, message_id: str, choices: tuple[ReplyChoice, ...] = ()) -> None:
+    def say(self, message_id: str, choices: tuple[ReplyChoice, ...] = (), **values: str) -> None:
         if message_id in SAYS_NOT_FOR_EMERGENCIES:
             self.warned = True
-        text = self.msg(message_id)
+        text = self.msg(message_id, **values)
         if message_id == "help" and self.world.contact:
             text = f"{text} {self.msg('help_contact', contact=self.world.contact)}"
         self.events.append(Reply(text, self.lang, choices))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from bot.engine import knowledge, meetings
+from bot.engine import heard, knowledge, meetings
 from bot.engine.context import (
     DONE,
+    HEARD,
     LISTENING,
     OPENING,
     PROMPT,
@@ -151,6 +152,8 @@ def advance(ctx: Context, flow: Flow, start: int, prefix: str | None = None) -> 
     declined = any(answers.get(s.id) == "no" for s in flow.steps if s.type == "consent")
     end = flow.end_declined if declined and flow.end_declined else flow.end
     ctx.say_text(fill(end[ctx.lang], {"agency": ctx.agency()}))
+    if heard.should_ask(ctx):
+        heard.ask_first(ctx)
 
 
 def step_choices(ctx: Context, step: Step) -> tuple[ReplyChoice, ...]:
@@ -185,6 +188,8 @@ def repeat_question(ctx: Context) -> None:
     elif ctx.stage == STEP:
         flow = ctx.catalog.flow(ctx.state["flow"])
         ask_step(ctx, flow.step(ctx.state["step"]))
+    elif ctx.stage == HEARD:
+        heard.ask_again(ctx)
 
 
 def answer_step(ctx: Context) -> None:

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from bot.guard import has_unstorable
 from bot.runtime import Runtime
 from bot.segments import SegmentInfo, count_segments
-from storage import actions, audit, outbox
+from storage import actions, audit, outbox, partners
 from storage.db import transaction
 from storage.models import Action, Contact, Response
 
@@ -30,6 +30,7 @@ class Recipient:
     contact: Contact
     language: str
     response_ids: tuple[int, ...]
+    partner: str | None = None  # the partner the resident came through, thanked in the text
 
 
 @dataclass
@@ -79,16 +80,39 @@ def plan(rt: Runtime, session: Session, action: Action) -> Plan:
             result.opted_out += 1
             continue
         entry = grouped.setdefault(
-            contact.id, (contact, recipient_language(rt, contact, response), [])
+            contact.id, (contact, recipient_language(rt, contact, response), [], [])
         )
         entry[2].append(response.id)
-    result.recipients = [Recipient(c, lang, tuple(ids)) for c, lang, ids in grouped.values()]
+        if response.partner_id is not None:
+            entry[3].append(response.partner_id)
+    names = _partner_names(session, {p for *_, ps in grouped.values() for p in ps})
+    result.recipients = [
+        Recipient(c, lang, tuple(ids), names.get(ps[0]) if ps else None)
+        for c, lang, ids, ps in grouped.values()
+    ]
     texts = {lang: text for lang, text in action.messages.items() if text.strip()}
     needed = sorted({r.language for r in result.recipients})
     result.missing_languages = [lang for lang in needed if lang not in texts]
     result.untranslated = [lang for lang in rt.settings.languages if lang not in texts]
     result.segments = {lang: count_segments(text) for lang, text in texts.items()}
     return result
+
+
+def _partner_names(session: Session, ids: set[int]) -> dict[int, str]:
+    """Partner names by id, for the follow-ups that thank them."""
+    found = (partners.get(session, i) for i in ids)
+    return {p.id: p.name for p in found if p is not None and p.id is not None}
+
+
+def _text(rt: Runtime, texts: dict[str, str], recipient: Recipient) -> str:
+    """The follow-up in the recipient's language, saying so when a partner helped them be heard."""
+    text = texts[recipient.language]
+    if recipient.partner and recipient.language in rt.catalog.languages:
+        helped = rt.catalog.text(
+            "partner_helped", recipient.language, partner=recipient.partner
+        )
+        text = f"{text}\n{helped}"
+    return text
 
 
 def _topic(session: Session, action_id: int) -> str | None:
@@ -202,7 +226,7 @@ def publish_in(rt: Runtime, session: Session, action: Action, actor: str) -> Pla
                 "kind": FOLLOW_UP_KIND,
                 "priority": FOLLOW_UP_PRIORITY,
                 "proactive": True,
-                "text": texts[r.language],
+                "text": _text(rt, texts, r),
                 "language": r.language,
                 "created_at": now,
                 "next_attempt_at": now,

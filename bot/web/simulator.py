@@ -29,8 +29,10 @@ VISITOR_KEY = "sim_visitor"
 
 @bp.before_request
 def _who_may_use_it() -> ResponseReturnValue | None:
-    """TOWNLINE_SIMULATOR=staff: only logged-in staff (a production line is not a toy)."""
-    if runtime().settings.simulator_mode != "staff" or current_staff() is not None:
+    """TOWNLINE_SIMULATOR=staff: only logged-in staff (a production line is not a toy); a
+    partner's login is not staff, and its words would land in the agency's inbox."""
+    user = current_staff()
+    if runtime().settings.simulator_mode != "staff" or (user and user.role != "partner"):
         return None
     if request.method == "GET":
         return redirect(url_for("auth.login", next=request.path))
