@@ -7,6 +7,7 @@ they cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from flows.catalog import normalise
@@ -40,3 +41,26 @@ def payload_code(payload: str) -> str | None:
     if payload.startswith(PAYLOAD_PREFIX) and len(payload) > len(PAYLOAD_PREFIX):
         return payload[len(PAYLOAD_PREFIX) :]
     return None
+
+
+SMALL_CELL = 5  # fewer residents than this are never shown: a group that small can name someone
+HIDDEN = "hidden (small group)"  # what every hidden cell says, whichever rule hid it
+
+
+def hidden_cells(counts: Sequence[int]) -> list[bool]:
+    """Which counts of residents a table must hide.
+
+    Any of 1-4 (zero names nobody). Then, while any is hidden, the smallest shown counts go
+    too until the hidden ones hold at least twice SMALL_CELL residents together: a total or
+    the shares would otherwise give their sum away, and a small sum pins each one down
+    (two hidden cells holding 6, one of them 5 or more, can only be 5 and 1).
+    """
+    hide = [0 < n < SMALL_CELL for n in counts]
+    if not any(hide):
+        return hide
+    shown = sorted((i for i, n in enumerate(counts) if n >= SMALL_CELL), key=lambda i: counts[i])
+    for i in shown:
+        if sum(n for n, h in zip(counts, hide, strict=True) if h) >= 2 * SMALL_CELL:
+            break
+        hide[i] = True
+    return hide

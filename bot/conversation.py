@@ -229,16 +229,17 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
         who_is_heard=rt.settings.who_is_heard,
     )
     rsvp_meeting, open_prompt = meeting_store.awaiting(session, contact.id, now)
+    resident = links.resident_contacts(session, contact)  # every channel of theirs
     view = ContactView(
         contact.language,
         contact.language_source,
         contact.opted_out_at is not None,
-        linked=links.is_linked(session, contact),
+        linked=len(resident) > 1,
         rsvp_meeting=rsvp_meeting,
         open_prompt=open_prompt,
         neighbourhood=contact.neighbourhood,
         reminded=meeting_store.reminded(session, contact.id, now),
-        heard_asked=contact.heard_asked_at is not None,
+        heard_asked=any(c.heard_asked_at is not None for c in resident),
     )
     turn = engine.handle(inbound, view, row.state or {}, world)
     _apply(rt, session, contact, message_id, turn.events, now)
@@ -370,8 +371,10 @@ def _apply(
         elif isinstance(event, SetProfile):
             values = {k: v for k in ("age_band", "years_here") if (v := getattr(event, k))}
             store.update_contact(session, contact.id, **values)
-        elif isinstance(event, AskedWhoIsHeard):
-            store.update_contact(session, contact.id, heard_asked_at=now)
+        elif isinstance(event, AskedWhoIsHeard):  # once per resident, whichever channel
+            for each in links.resident_contacts(session, contact):
+                assert each.id is not None
+                store.update_contact(session, each.id, heard_asked_at=now)
         elif isinstance(event, SetNeighbourhood):
             store.update_contact(session, contact.id, neighbourhood=event.neighbourhood)
         elif isinstance(event, RequestLink):

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from storage.links import RESIDENT
 from storage.models import (
     Action,
     ActionRecipient,
@@ -149,21 +150,27 @@ def published_with_residents(session: Session) -> list[tuple[Action, int]]:
     return [(a, int(n)) for a, n in session.exec(stmt)]
 
 
-def consenting_partners(session: Session, action_ids: Sequence[int]) -> dict[int, list[str]]:
+def consenting_partners(
+    session: Session, action_ids: Sequence[int], at_least: int
+) -> dict[int, list[str]]:
     """Per action, the names of the partners whose residents raised what it answers: only
-    partners that agreed to be named in public and are not archived, by name."""
+    partners that agreed to be named in public, are not archived, and have at least
+    `at_least` residents behind it (beside "raised by 1 resident", a name would say whose
+    member that was), by name."""
     if not action_ids:
         return {}
     stmt = (
         select(ActionResponse.action_id, Partner.name)
         .join(Response, col(Response.id) == ActionResponse.response_id)
+        .join(Contact, col(Contact.id) == Response.contact_id)
         .join(Partner, col(Partner.id) == Response.partner_id)
         .where(
             col(ActionResponse.action_id).in_(list(action_ids)),
             col(Partner.public_consent).is_(True),
             col(Partner.archived_at).is_(None),
         )
-        .distinct()
+        .group_by(col(ActionResponse.action_id), col(Partner.id), col(Partner.name))
+        .having(func.count(func.distinct(RESIDENT)) >= at_least)
         .order_by(col(Partner.name))
     )
     named: dict[int, list[str]] = {}

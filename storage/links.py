@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.models import Contact, LinkCode
+
+# One person on several channels is one resident: linked contacts point at their first one.
+# Counting this, not contacts, counts people.
+RESIDENT = func.coalesce(col(Contact.resident_id), col(Contact.id))
 
 
 def add_code(

@@ -10,20 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from storage.links import RESIDENT
 from storage.models import (
     Action,
-    ActionResponse,
     Concern,
     ConcernResponse,
     Contact,
     Response,
 )
-
-# One person on several channels is one resident: linked contacts point at the first one.
-_RESIDENT = func.coalesce(col(Contact.resident_id), col(Contact.id))
 
 
 def _through(stmt: Any, partner_id: int, hide: tuple[str, ...]) -> Any:
@@ -42,7 +39,7 @@ def response_facets(
     The key only tells responses of one person apart from another's; callers count it and
     never show it.
     """
-    stmt = select(_RESIDENT, Response.topic, Response.language, Response.created_at)
+    stmt = select(RESIDENT, Response.topic, Response.language, Response.created_at)
     stmt = _through(stmt.select_from(Response), partner_id, hide)
     return [(int(key), topic, lang, at) for key, topic, lang, at in session.exec(stmt)]
 
@@ -52,7 +49,7 @@ def concerns_raised(
 ) -> list[tuple[Concern, int]]:
     """Concerns that group at least one response said through the partner, with how many of
     the partner's residents are in each, newest first."""
-    residents = func.count(func.distinct(_RESIDENT))
+    residents = func.count(func.distinct(RESIDENT))
     stmt = (
         select(Concern, residents)
         .select_from(Response)
@@ -64,33 +61,11 @@ def concerns_raised(
     return [(concern, int(n)) for concern, n in session.exec(stmt)]
 
 
-def published_actions(
-    session: Session, partner_id: int, concern_ids: list[int], hide: tuple[str, ...] = ()
-) -> list[Action]:
-    """Published actions on those concerns, or answering the partner's responses directly,
-    oldest first (the order things were done in)."""
-    answered = _through(
-        select(ActionResponse.action_id)
-        .select_from(ActionResponse)
-        .join(Response, col(Response.id) == ActionResponse.response_id),
-        partner_id,
-        hide,
-    )
+def published_actions(session: Session, concern_ids: list[int]) -> list[Action]:
+    """Published actions on those concerns, oldest first (the order things were done in)."""
     stmt = (
         select(Action)
-        .where(
-            Action.status == "published",
-            or_(col(Action.concern_id).in_(concern_ids), col(Action.id).in_(answered)),
-        )
+        .where(Action.status == "published", col(Action.concern_id).in_(concern_ids))
         .order_by(col(Action.published_at), col(Action.id))
     )
     return list(session.exec(stmt))
-
-
-def credit_responses(session: Session, contact_id: int, partner_id: int) -> int:
-    """Mark a resident's responses as said through a partner (the engine does it as they
-    arrive; this is for responses kept before the partner was known, and for tests)."""
-    result = session.exec(  # type: ignore[call-overload]
-        update(Response).where(col(Response.contact_id) == contact_id).values(partner_id=partner_id)
-    )
-    return int(result.rowcount or 0)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from storage.links import RESIDENT
 from storage.models import Contact, Partner
 
 
@@ -54,11 +55,14 @@ def arrived_through(session: Session, contact_id: int, partner_id: int) -> None:
     )
 
 
-def resident_counts(session: Session) -> dict[int, int]:
-    """How many residents last came in through each partner (partners with none are absent)."""
+def resident_counts(session: Session, hide: tuple[str, ...] = ()) -> dict[int, int]:
+    """How many residents (a linked resident once) last came in through each partner, leaving
+    out channels in `hide` (the simulator, once a real channel is on); none: absent."""
     stmt = (
-        select(Contact.partner_id, func.count())
+        select(Contact.partner_id, func.count(func.distinct(RESIDENT)))
         .where(col(Contact.partner_id).is_not(None))
         .group_by(col(Contact.partner_id))
     )
+    if hide:
+        stmt = stmt.where(col(Contact.channel).not_in(hide))
     return {int(pid): int(n) for pid, n in session.exec(stmt)}  # type: ignore[call-overload]

@@ -144,6 +144,9 @@ def erase_contacts(
             reminder_neighbourhood=None,
             timezone=None,
             resident_id=None,
+            # The optional "who is heard" answers were given about themselves: they go too.
+            age_band=None,
+            years_here=None,
             erased_at=now,
             erased_reason=reason,
         )

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from storage.links import RESIDENT
 from storage.models import Broadcast, CommunityShare, Contact, Response
 
 # One resident may write from several channels: linked contacts point at the first one.
-RESIDENT = func.coalesce(col(Contact.resident_id), col(Contact.id))
 
 
 def shares(session: Session, dimension: str | None = None) -> list[CommunityShare]:
@@ -89,15 +89,3 @@ def prompt(session: Session, prompt_id: int) -> Broadcast | None:
     """A listening prompt by id; None when there is none or the broadcast is not a prompt."""
     row = session.get(Broadcast, prompt_id)
     return row if row is not None and row.is_prompt else None
-
-
-def partner_reach(session: Session, hide: tuple[str, ...] = ()) -> dict[int, int]:
-    """How many residents last came in through each partner."""
-    stmt = (
-        select(Contact.partner_id, func.count(func.distinct(RESIDENT)))
-        .where(col(Contact.partner_id).is_not(None))
-        .group_by(col(Contact.partner_id))
-    )
-    if hide:
-        stmt = stmt.where(col(Contact.channel).not_in(hide))
-    return {int(p): int(n) for p, n in session.exec(stmt)}

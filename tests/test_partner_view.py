@@ -13,7 +13,8 @@ from bot.runtime import Runtime
 from bot.services import accounts, tokens
 from bot.services.accounts import AccountError, create_staff
 from bot.services.masking import mask_address
-from storage import partner_stats, partners
+from bot.simulate import Simulator
+from storage import partners
 from storage.db import transaction
 from storage.models import Partner, Response, StaffUser
 from tests.dashboard import PASSWORD, csrf_token, log_in, post_form, raise_concern, staff_account
@@ -33,12 +34,11 @@ def _partner(rt: Runtime, name: str, code: str, consent: bool) -> Partner:
 
 
 def _through(rt: Runtime, partner: Partner, address: str, language: str, words: str) -> Response:
-    """A resident who came in through a partner's keyword says something."""
+    """A resident texts the partner's keyword from its flyer, then raises a concern."""
+    [greeting] = Simulator(rt, address, language=language).say(partner.keywords["en"])
+    assert partner.name in greeting
     response = raise_concern(rt, address, language, words, "Elm St")
-    assert partner.id is not None
-    with transaction(rt.db) as session:
-        partners.arrived_through(session, response.contact_id, partner.id)
-        partner_stats.credit_responses(session, response.contact_id, partner.id)
+    assert response.partner_id == partner.id
     return response
 
 
@@ -105,10 +105,10 @@ def test_a_partner_logs_in_and_sees_its_residents_counted_but_never_who_they_are
     assert "A safety concern</td><td>6</td>" in page
     # One Spanish speaker would stand out; hiding only that cell would give it away from the
     # total, so the English cell is hidden with it.
-    assert "Español</td><td>fewer than 5</td>" in page
-    assert "English</td><td>fewer than 5</td>" in page
+    assert "Español</td><td>hidden (small group)</td>" in page
+    assert "English</td><td>hidden (small group)</td>" in page
     assert "Nov 23</td><td>6</td>" in page  # the agency-local week of Monday 23 November
-    assert "Nov 16</td><td>fewer than 5</td>" in page
+    assert "Nov 16</td><td>0</td>" in page  # nobody that week: a zero names no one
     assert "Speeding on Elm" in page
     assert EN in page
     for private in [*_private_bits(), "Voz Tenants Union", "sam@city.gov"]:
@@ -128,9 +128,9 @@ def test_staff_preview_a_small_partner_and_its_counts_stay_hidden(
     log_in(client, "sam@city.gov")
     page = client.get(f"/staff/partners/{voz.id}/view").get_data(as_text=True)
     assert "Staff preview" in page
-    assert "<strong>fewer than 5</strong> residents" in page
-    assert "<strong>fewer than 5</strong> responses" in page
-    assert "Speeding on Elm" in page
+    assert "<strong>hidden (small group)</strong> residents" in page
+    assert "<strong>hidden (small group)</strong> responses" in page
+    assert "Speeding on Elm" not in page  # one of its residents: the title would tell
     for private in _private_bits():
         assert private not in page
     assert client.get("/staff/partners/999/view").status_code == 404
@@ -161,6 +161,9 @@ def test_a_partner_login_is_refused_every_staff_page_and_the_api(
     other = client.application.test_client()
     log_in(other, "sam@city.gov")
     assert other.get("/partner").status_code == 403  # staff preview on their own path
+    with transaction(rt.db) as session:
+        partners.archive(session, grace.id or 0, rt.now())
+    assert client.get("/partner").status_code == 403  # the partnership ended: so did its view
 
 
 def test_a_partner_account_must_name_a_current_partner(
@@ -226,7 +229,7 @@ def test_a_partner_downloads_a_one_page_summary_for_its_members(
     page = download.get_data(as_text=True)
     assert "November 24, 2026" in page  # dated
     assert "<strong>6</strong> residents" in page
-    assert "Español</td><td>fewer than 5</td>" in page
+    assert "Español</td><td>hidden (small group)</td>" in page
     assert "Speeding on Elm" in page
     assert EN in page
     assert "<style>" in page

@@ -170,25 +170,24 @@ def test_the_table_matches_shares_worked_out_by_hand(rt: Runtime, client: FlaskC
     assert (body["days"], body["partner"], body["prompt"]) == (365, None, None)
     neighbourhood, language, age = body["dimensions"]
 
-    # Language: 29 residents said which (20 + 6 + 3), 2 did not. Vietnamese has 3: hidden as
-    # fewer than 5; alone it could be found as 29 - 20 - 0, so the next smallest (Spanish, 6)
-    # is hidden too. Nobody wrote in Chinese this year (the one who did was 400 days ago):
-    # the community's 4% with nobody heard comes first.
+    # Language: 29 residents said which (20 + 6 + 3), 2 did not. Vietnamese has 3: hidden.
+    # Cells are then hidden, smallest first, until the hidden ones hold 10 or more together
+    # (else the shares give their sum away, and a small sum pins each one down): Spanish (6)
+    # makes 9, English (20) makes 29. Nobody wrote in Chinese this year (the one who did was
+    # 400 days ago): a zero names nobody, and the community's 4% unheard comes first.
     assert language == {
         "dimension": "language",
-        "known": None,  # 29 would give the hidden pair away
+        "known": None,  # 29 would give the hidden cells' sum away
         "not_said": None,  # 2: fewer than 5
         "community_total": 10000,
         "sources": ["2020 census"],
         "groups": [
             {**group("zh", 0, 29, 400 / 10000), "ratio": 0.0},
-            group("en", 20, 29, 6000 / 10000),  # 68.97% of those heard against 60%: 1.149
+            hidden("en", 6000 / 10000),
             hidden("es", 3000 / 10000),
             hidden("vi", 600 / 10000),
         ],
     }
-    assert language["groups"][1]["respondents_share"] == 0.6897
-    assert language["groups"][1]["ratio"] == 1.149
 
     # Neighbourhood: 30 said (12 + 8 + 5 + 5), 1 did not. Harbor (5% of the town) unheard;
     # then Northside 12/30 = 40% against 50% (0.8), Southside 8/30 against 30% (0.889),
@@ -209,9 +208,8 @@ def test_the_table_matches_shares_worked_out_by_hand(rt: Runtime, client: FlaskC
     }
     assert [g["ratio"] for g in neighbourhood["groups"]] == [0.0, 0.8, 0.889, 1.111, None]
 
-    # Age band, entered as percentages: 27 said. 45-64 and 65+ have 2 each: both hidden (two
-    # hidden cells, nothing to add). 30-44: 9/27 = 33.3% against 30% (1.111); 18-29: 14/27 =
-    # 51.9% against 20% (2.593).
+    # Age band, entered as percentages: 27 said. 45-64 and 65+ have 2 each: hidden, 4 in all,
+    # so 30-44 (9) is hidden too, making 13. 18-29: 14/27 = 51.9% against 20% (2.593).
     assert age == {
         "dimension": "age_band",
         "known": None,
@@ -219,13 +217,13 @@ def test_the_table_matches_shares_worked_out_by_hand(rt: Runtime, client: FlaskC
         "community_total": 100,
         "sources": [],
         "groups": [
-            group("30-44", 9, 27, 30 / 100),
             group("18-29", 14, 27, 20 / 100),
+            hidden("30-44", 30 / 100),
             hidden("45-64", 30 / 100),
             hidden("65+", 20 / 100),
         ],
     }
-    assert [g["ratio"] for g in age["groups"][:2]] == [1.111, 2.593]
+    assert age["groups"][0]["ratio"] == 2.593
 
     # A longer window reaches the Chinese speaker: 1 resident, hidden like any small group.
     longer = client.get(
@@ -254,10 +252,14 @@ def test_the_dashboard_draws_the_groups_most_under_heard_first(
     section = page[page.index('id="dimension-language"') : page.index('id="dimension-age_band"')]
     rows = re.findall(r"<tr[^>]*>\s*<td>([^<]+)</td>", section)
     assert rows == ["zh", "en", "es", "vi"]
-    assert "<td>20</td><td>69.0%</td>" in section
-    assert "fewer than 5" in section  # Vietnamese, 3 residents
-    assert "hidden (protects a small group)" in section  # Spanish, 6
+    # Vietnamese (3), and beside it Spanish (6) and English (20), all say the same.
+    assert section.count("hidden (small group)") >= 3
     assert "<td>6</td>" not in section
+    assert "<td>20</td>" not in section
+    places = page[
+        page.index('id="dimension-neighbourhood"') : page.index('id="dimension-language"')
+    ]
+    assert "<td>12</td><td>40.0%</td>" in places  # Northside: 12 of the 30 who said
     assert "<td>3</td>" not in section
 
 

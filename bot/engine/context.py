@@ -207,7 +207,8 @@ class Context:
                 prompt_id=self.state.get("prompt"),
             )
         )
-        self.state["kept"] = True  # the resident's own words are kept in this conversation
+        if kind == "text":
+            self.state["kept"] = True  # the resident's own words are kept in this conversation
 
     def keep_if_wordy(self) -> bool:
         """An answer that doesn't fit the question is still the resident's voice: keep it."""

@@ -8,8 +8,11 @@ the questions never stand between a resident and being heard.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from bot.community import AGE_BANDS, YEARS_HERE
-from bot.engine.context import DONE, HEARD, Context, small_number
+from bot.engine.context import DONE, HEARD, WORDY, Context
 from bot.events import AskedWhoIsHeard, ReplyChoice, SetProfile
 
 QUESTIONS = {"age": AGE_BANDS, "years": YEARS_HERE}
@@ -20,6 +23,7 @@ def should_ask(ctx: Context) -> bool:
     return (
         ctx.world.who_is_heard
         and not ctx.contact.heard_asked
+        and ctx.stage == DONE
         and bool(ctx.state.get("kept"))
         and not ctx.state.get("urgent")
         and not ctx.state.get("sensitive")
@@ -56,38 +60,65 @@ def _label(question: str, value: str) -> str:
 
 
 def answer(ctx: Context) -> bool:
-    """Take an answer or a SKIP and go on; False when the words are not an answer at all
-    (the questions end and the caller listens to them as a new message)."""
+    """Take an answer or a SKIP and go on; False when the words are a message of their own
+    (the questions end and the caller listens to them as a new message).
+
+    A short reply that answers neither ("ok", "why?") ends the questions politely: they are
+    optional, and asking again would press the resident.
+    """
     question = str(ctx.state.get("heard", "age"))
     skipped = ctx.kw.exact("skip", ctx.text) is not None
-    picked = None if skipped else ctx.pick(choices(ctx, question))
-    value = picked.value.split(":", 1)[1] if picked is not None else None
-    if value is None and question == "age" and not skipped:
-        value = _band_of_age(ctx.text)
+    value = None if skipped else _value(ctx, question)
     if not skipped and value is None:
-        _end(ctx)
-        return False
+        stop(ctx)
+        if _is_a_message(ctx.text):
+            return False
+        ctx.say("heard_thanks")
+        return True
     if value is not None:
         profile = {"age_band": value} if question == "age" else {"years_here": value}
         ctx.events.append(SetProfile(**profile))
     if question == "age":
         _ask(ctx, "years")
     else:
-        _end(ctx)
+        stop(ctx)
         ctx.say("heard_thanks")
     return True
 
 
-def _band_of_age(text: str) -> str | None:
-    """An age typed as a number ("34") instead of a choice: its band."""
-    raw = small_number(text, r"\d{1,3}")
-    if raw is None or not 6 <= int(raw) <= 120:  # 1-5 are the choices' own numbers
+def _value(ctx: Context, question: str) -> str | None:
+    """A choice by number, button or label, or a number typed as the answer itself
+    ("34" years old, "10 years" here)."""
+    picked = ctx.pick(choices(ctx, question))
+    if picked is not None:
+        return picked.value.split(":", 1)[1]
+    match = re.match(r"\s*(\d{1,3})(?!\d)", unicodedata.normalize("NFKC", ctx.text))
+    if match is None:
         return None
-    age = int(raw)
+    number = int(match.group(1))
+    return _band_of_age(number) if question == "age" else _band_of_years(number)
+
+
+def _band_of_age(age: int) -> str | None:
+    if not 6 <= age <= 120:  # 1-5 alone are the choices' own numbers
+        return None
     bounds = ((18, "under-18"), (30, "18-29"), (45, "30-44"), (65, "45-64"))
     return next((band for limit, band in bounds if age < limit), "65+")
 
 
-def _end(ctx: Context) -> None:
+def _band_of_years(years: int) -> str | None:
+    """Only numbers beyond the choices (1-3) can be years: "10" is over five years."""
+    if not 4 <= years <= 120:
+        return None
+    return "1-5" if years <= 5 else "over-5"
+
+
+def _is_a_message(text: str) -> bool:
+    """Words enough to be the resident telling us something, not a reply to the question."""
+    return len(text.split()) >= WORDY or len(text) >= 12
+
+
+def stop(ctx: Context) -> None:
+    """The questions are over (answered, skipped, or set aside by what the resident said)."""
     ctx.state["stage"] = DONE
     ctx.state.pop("heard", None)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bot.engine import heard
 from bot.engine.context import (
+    HEARD,
     LISTENING,
     OPENING,
     PROMPT,
@@ -58,7 +60,10 @@ def _language(ctx: Context) -> str:
 
 
 def _keep_words(ctx: Context) -> None:
-    """Keep what was said where the conversation is, without moving it on."""
+    """Keep what was said where the conversation is, without moving it on. After a
+    conversation's end (its optional questions included), danger starts a new one."""
+    if ctx.stage == HEARD:
+        heard.stop(ctx)
     if not ctx.active:
         ctx.new_conversation(ctx.opening_stage())
     first = not ctx.state.get("has_opening")

@@ -284,3 +284,10 @@ def _check_password(password: str) -> None:
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
     if has_unstorable(password) or len(password) > 1024:
         raise AccountError("the password has characters that cannot be used")
+
+
+def partner_is_active(rt: Runtime, partner_id: int) -> bool:
+    """Whether a partner login's organisation is still a partner (archiving ends its view)."""
+    with transaction(rt.db) as session:
+        partner = partners.get(session, partner_id)
+        return partner is not None and partner.archived_at is None

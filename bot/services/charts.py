@@ -50,7 +50,7 @@ def viewpoint_balance(totals: dict[str, int], untagged: int) -> str:
     return sentence
 
 
-def _week(at: datetime, zone: ZoneInfo) -> date:
+def week_of(at: datetime, zone: ZoneInfo) -> date:
     """The Monday of the agency-local week a time falls in."""
     local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(zone).date()
     return local - timedelta(days=local.weekday())
@@ -63,7 +63,7 @@ def chart_data(rt: Runtime, include_simulated: bool = False) -> ChartData:
     """
     zone = ZoneInfo(rt.settings.timezone)
     now = rt.now()
-    first = _week(now, zone) - timedelta(weeks=WEEKS - 1)
+    first = week_of(now, zone) - timedelta(weeks=WEEKS - 1)
     since = datetime.combine(first, datetime.min.time(), zone)
     weeks = [first + timedelta(weeks=i) for i in range(WEEKS)]
     hide = () if include_simulated else rt.hidden_channels()
@@ -76,17 +76,17 @@ def chart_data(rt: Runtime, include_simulated: bool = False) -> ChartData:
         stances = stats.viewpoint_times(session, since, hide)
     per_topic: dict[str, Counter[date]] = defaultdict(Counter)
     for topic, at in times:
-        per_topic[topic or "none"][_week(at, zone)] += 1
+        per_topic[topic or "none"][week_of(at, zone)] += 1
     sums: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(list))
     for item, value, at in ratings:
-        sums[item][_week(at, zone)].append(value)
+        sums[item][week_of(at, zone)].append(value)
     feedback = {
         item: [round(sum(v) / len(v), 2) if (v := sums[item].get(w)) else None for w in weeks]
         for item in FEEDBACK_ITEMS
     }
     per_viewpoint: dict[str | None, Counter[date]] = defaultdict(Counter)
     for viewpoint, at in stances:
-        per_viewpoint[viewpoint][_week(at, zone)] += 1
+        per_viewpoint[viewpoint][week_of(at, zone)] += 1
     return ChartData(
         weeks=[w.strftime("%b %d") for w in weeks],
         topics_by_week={t: [float(c[w]) for w in weeks] for t, c in sorted(per_topic.items())},

@@ -64,7 +64,7 @@ def plan(rt: Runtime, session: Session, action: Action) -> Plan:
     """Consenting, not opted out, reachable; sensitive responses only when staff included them."""
     assert action.id is not None
     result = Plan(action)
-    grouped: dict[int, tuple[Contact, str, list[int]]] = {}
+    grouped: dict[int, tuple[Contact, str, list[int], list[int]]] = {}
     for link, response, contact in actions.responses(session, action.id):
         assert response.id is not None
         assert contact.id is not None
@@ -94,7 +94,12 @@ def plan(rt: Runtime, session: Session, action: Action) -> Plan:
     needed = sorted({r.language for r in result.recipients})
     result.missing_languages = [lang for lang in needed if lang not in texts]
     result.untranslated = [lang for lang in rt.settings.languages if lang not in texts]
-    result.segments = {lang: count_segments(text) for lang, text in texts.items()}
+    # The longest a message in each language will be: a partner's thanks adds a line.
+    longest = dict(texts)
+    for r in result.recipients:
+        if r.language in texts and len(text := _text(rt, texts, r)) > len(longest[r.language]):
+            longest[r.language] = text
+    result.segments = {lang: count_segments(text) for lang, text in longest.items()}
     return result
 
 
@@ -108,9 +113,7 @@ def _text(rt: Runtime, texts: dict[str, str], recipient: Recipient) -> str:
     """The follow-up in the recipient's language, saying so when a partner helped them be heard."""
     text = texts[recipient.language]
     if recipient.partner and recipient.language in rt.catalog.languages:
-        helped = rt.catalog.text(
-            "partner_helped", recipient.language, partner=recipient.partner
-        )
+        helped = rt.catalog.text("partner_helped", recipient.language, partner=recipient.partner)
         text = f"{text}\n{helped}"
     return text
 

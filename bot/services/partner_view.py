@@ -16,21 +16,21 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_skeleton
 
+from bot.community import HIDDEN, hidden_cells
 from bot.dates import locale_for
 from bot.runtime import Runtime
-from bot.services.charts import WEEKS, _week
+from bot.services.charts import WEEKS, week_of
 from storage import partner_stats, partners
 from storage.db import transaction
 from storage.models import Partner
 
-SMALL = 5  # fewer residents than this are shown as "fewer than 5"
-FEWER = f"fewer than {SMALL}"
+FEWER = HIDDEN
 OTHER_TOPICS = (None, "", "other", "unsorted")
 
 
 @dataclass(frozen=True)
 class Cell:
-    """A label and its count of residents; `shown` is None when the count is too small."""
+    """A label and its count of residents; `shown` is None when the cell is hidden."""
 
     label: str
     shown: int | None
@@ -68,24 +68,20 @@ class PartnerView:
     topics: list[Cell]
     languages: list[Cell]
     weeks: list[Cell]
-    concerns: list[ConcernLine]
-    other_actions: list[ActionLine]
+    concerns: list[ConcernLine]  # those five or more of its residents share
     dated: str
 
 
 def _cell(label: str, n: int) -> Cell:
-    return Cell(label, n if n >= SMALL else None)
+    return Cell(label, None if hidden_cells([n])[0] else n)
 
 
 def protect(counts: Iterable[tuple[str, int]]) -> list[Cell]:
-    """Cells with small counts hidden; when exactly one would be hidden, the next smallest is
-    too, so it cannot be worked out from the total and the others."""
-    cells = [_cell(label, n) for label, n in counts]
-    hidden = [c for c in cells if c.shown is None]
-    if len(hidden) == 1 and len(cells) > 1:
-        smallest = min((c for c in cells if c.shown is not None), key=lambda c: c.shown or 0)
-        cells = [Cell(c.label, None) if c is smallest else c for c in cells]
-    return cells
+    """Cells with small counts hidden (bot.community.hidden_cells: 1-4, and one more when a
+    single hidden one could be worked out from the total)."""
+    pairs = list(counts)
+    hide = hidden_cells([n for _, n in pairs])
+    return [Cell(label, None if h else n) for (label, n), h in zip(pairs, hide, strict=True)]
 
 
 def _language(rt: Runtime) -> str:
@@ -130,28 +126,38 @@ def partner_view(rt: Runtime, partner_id: int) -> PartnerView | None:
         if partner is None:
             return None
         facets = partner_stats.response_facets(session, partner_id, hide)
-        concerns = partner_stats.concerns_raised(session, partner_id, hide)
+        # Only concerns at least five of its residents share: a title a single member raised
+        # would tell the partner what that member said.
+        concerns = [
+            (c, n)
+            for c, n in partner_stats.concerns_raised(session, partner_id, hide)
+            if not hidden_cells([n])[0] and n > 0
+        ]
         ids = [c.id for c, _ in concerns if c.id is not None]
-        done = partner_stats.published_actions(session, partner_id, ids, hide)
+        done = partner_stats.published_actions(session, ids)
     lang = _language(rt)
     topics, languages = _names(rt, lang)
     other = rt.catalog.page_text("topic_other", lang)
     zone = ZoneInfo(rt.settings.timezone)
-    first = _week(rt.now(), zone) - timedelta(weeks=WEEKS - 1)
+    first = week_of(rt.now(), zone) - timedelta(weeks=WEEKS - 1)
     weeks = [first + timedelta(weeks=i) for i in range(WEEKS)]
     per_week: dict[date, set[int]] = defaultdict(set)
     for key, _, _, at in facets:
-        per_week[_week(at, zone)].add(key)
+        per_week[week_of(at, zone)].add(key)
     by_concern: dict[int | None, list[ActionLine]] = defaultdict(list)
     for action in done:
         line = _action(rt, action.title, action.messages, action.published_at)
-        by_concern[action.concern_id if action.concern_id in ids else None].append(line)
+        by_concern[action.concern_id].append(line)
     residents = _cell("residents", len({key for key, *_ in facets}))
     return PartnerView(
         partner=partner,
         residents=residents,
         # Five answers may all be one person's: no total of responses without five residents.
-        responses=_cell("responses", len(facets) if residents.shown else 0),
+        responses=(
+            _cell("responses", len(facets))
+            if residents.shown is not None
+            else Cell("responses", None)
+        ),
         topics=protect(
             _grouped(
                 (other if t in OTHER_TOPICS else topics.get(t or "", t or other), k)
@@ -168,7 +174,6 @@ def partner_view(rt: Runtime, partner_id: int) -> PartnerView | None:
             ConcernLine(c.title, _cell("residents", n), by_concern.get(c.id, []))
             for c, n in concerns
         ],
-        other_actions=by_concern.get(None, []),
         dated=_day(rt, rt.now()),
     )
 

@@ -333,9 +333,10 @@ def _audit(
 
 
 def list_partners(rt: Runtime, include_archived: bool = False) -> list[tuple[Partner, int]]:
-    """Partners by name, each with how many residents came in through it."""
+    """Partners by name, each with how many residents came in through it (staff see every
+    count: they read the residents' own words in the inbox)."""
     with transaction(rt.db) as session:
-        counts = store.resident_counts(session)
+        counts = store.resident_counts(session, rt.hidden_channels())
         rows = store.listed(session, include_archived=include_archived)
         return [(p, counts.get(p.id or 0, 0)) for p in rows]
 

@@ -14,14 +14,14 @@ import io
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
-from bot.community import AGE_BANDS, DIMENSIONS
+from bot.community import AGE_BANDS, DIMENSIONS, SMALL_CELL, hidden_cells
 from bot.guard import has_unstorable
 from bot.runtime import Runtime
 from storage import audit, partners
@@ -29,7 +29,9 @@ from storage import representation as store
 from storage.db import transaction
 from storage.models import CommunityShare, Partner
 
-SMALL = 5  # fewer residents than this are never shown
+SMALL = SMALL_CELL  # fewer residents than this are never shown
+# The group of values without a community figure that too few residents gave to name.
+OTHER, OTHER_LABEL = "\x00other", "other (no community figure)"
 DEFAULT_DAYS, MAX_DAYS = 365, 3650
 MAX_VALUE, MAX_SOURCE, MAX_AMOUNT, MAX_ROWS = 120, 200, 1e12, 5000
 LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
@@ -262,7 +264,6 @@ class Group:
     community_share: float | None
     ratio: float | None
     suppressed: bool = False
-    reason: str = ""  # "small": fewer than five; "secondary": hidden so the small one stays so
 
 
 @dataclass
@@ -322,6 +323,7 @@ def build_table(
     known = sum(counts.values())
     total = sum(s.amount for s in shares)
     figures = {key(s.value): s for s in shares}
+    _pool_unlisted(counts, spellings, figures)
     groups = []
     for k in sorted(set(counts) | set(figures)):
         n = counts.get(k, 0)
@@ -343,18 +345,27 @@ def build_table(
     )
 
 
+def _pool_unlisted(
+    counts: dict[str, int], spellings: dict[str, set[str]], figures: Mapping[str, object]
+) -> None:
+    """Values the community's figures do not list, each held by fewer than five residents,
+    become one group: a neighbourhood is what the resident typed ("12 Elm St apt 4"), and
+    even hidden, its label would show their words and that someone wrote them."""
+    few = [k for k, n in counts.items() if k not in figures and n < SMALL]
+    if not few:
+        return
+    counts[OTHER] = counts.get(OTHER, 0) + sum(counts.pop(k) for k in few)
+    spellings[OTHER] = {OTHER_LABEL}
+    for k in few:
+        spellings.pop(k, None)
+
+
 def _suppress(groups: list[Group]) -> None:
-    """Hide groups of 1-4; if only one is hidden, hide the next smallest too, so it cannot be
-    found by taking the others from the total."""
-    small = [g for g in groups if 0 < g.respondents < SMALL]
-    for g in small:
-        g.suppressed, g.reason = True, "small"
-    others = [g for g in groups if g.respondents >= SMALL]
-    if len(small) == 1 and others:
-        nxt = min(others, key=lambda g: (g.respondents, g.value))
-        nxt.suppressed, nxt.reason = True, "secondary"
-    for g in groups:
-        if g.suppressed:
+    """Hide what bot.community.hidden_cells says, clearing the numbers as it goes."""
+    hide = hidden_cells([g.respondents for g in groups])
+    for g, hidden in zip(groups, hide, strict=True):
+        if hidden:
+            g.suppressed = True
             g.respondents, g.respondents_share, g.ratio = 0, None, None
 
 
@@ -468,5 +479,5 @@ def partners_with_reach(rt: Runtime) -> list[tuple[Partner, int | None]]:
     """Active partners and how many residents came through each (None for 1-4: too few)."""
     with transaction(rt.db) as session:
         rows = partners.listed(session)
-        reach = store.partner_reach(session, rt.hidden_channels())
+        reach = partners.resident_counts(session, rt.hidden_channels())
     return [(p, _shown(reach.get(p.id or 0, 0))) for p in rows]

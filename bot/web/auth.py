@@ -124,6 +124,8 @@ def partner_required(view: F) -> F:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         if user.role != accounts.PARTNER or user.partner_id is None:
             abort(403, "this page is for a partner organisation's login")
+        if not accounts.partner_is_active(runtime(), user.partner_id):
+            abort(403, "this partnership has ended; ask the agency's staff")
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

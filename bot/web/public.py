@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
+from bot.community import SMALL_CELL
 from bot.dates import format_month
 from bot.language import text_direction
 from bot.runtime import Runtime
@@ -64,7 +65,9 @@ def you_said_we_did() -> ResponseReturnValue:
     labels = {flow.id: flow.label[lang] for flow in rt.catalog.flows}
     with transaction(rt.db) as session:
         rows = actions.published_with_residents(session)
-        named = actions.consenting_partners(session, [a.id for a, _ in rows if a.id is not None])
+        named = actions.consenting_partners(
+            session, [a.id for a, _ in rows if a.id is not None], at_least=SMALL_CELL
+        )
     items = []
     for action, residents in rows:
         topic = action.topic if action.topic not in OTHER_TOPICS else None

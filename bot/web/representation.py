@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from bot.community import AGE_BANDS
+from bot.community import AGE_BANDS, HIDDEN
 from bot.services import representation as rep
 from bot.services.accounts import role_allows
 from bot.web.auth import current_staff, staff_required
@@ -31,9 +31,10 @@ def percent(value: float | None) -> str:
 
 
 def heard_text(group: rep.Group) -> str:
-    """What a group's respondents cell says: hidden cells say why, and nothing else."""
+    """What a group's respondents cell says: every hidden cell says the same, so a reader
+    cannot tell the small group from the one hidden beside it."""
     if group.suppressed:
-        return "fewer than 5" if group.reason == "small" else "hidden (protects a small group)"
+        return HIDDEN
     if group.respondents_share is None:
         return "0"
     return f"{percent(group.respondents_share)} ({group.respondents})"
