@@ -1,7 +1,7 @@
 # ruff: noqa: F811 - the browser fixture is imported by name
 """In a real headless Chromium: staff see who the line hears, and a partner's flyer scans.
 
-A small town of 32 residents (language, neighbourhood and age band each told to the line), one
+A small town of 37 residents (language, neighbourhood and age band each told to the line), one
 partner and the census's figures; a viewer reads the side-by-side bars, the most under-heard
 group first and the small groups hidden, and narrows them to the partner. The flyer is then
 photographed and its QR codes read back from the picture, as a phone's camera would.
@@ -28,6 +28,7 @@ from selenium.webdriver.support.ui import Select
 from werkzeug.serving import make_server
 
 from bot.app import create_app
+from bot.community import HIDDEN
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.services import partners, representation
@@ -40,11 +41,12 @@ NUMBER = "+15555550100"  # 555-01xx: set aside for fiction, never a real line
 BOT = "SpringfieldLineBot"
 WIDTH = 1000  # pixels: the README's pictures stay readable without being huge
 CENSUS = """dimension,value,amount,source
-neighbourhood,Northside,3800,2020 census
-neighbourhood,Southside,3000,2020 census
-neighbourhood,Riverside,2200,2020 census
-neighbourhood,Harbor,600,2020 census
-neighbourhood,Old Town,400,2020 census
+neighbourhood,Northside,3600,2020 census
+neighbourhood,Southside,2800,2020 census
+neighbourhood,Riverside,2000,2020 census
+neighbourhood,Harbor,700,2020 census
+neighbourhood,Old Town,500,2020 census
+neighbourhood,Hillcrest,400,2020 census
 language,en,5000,2020 census
 language,es,3000,2020 census
 language,vi,1200,2020 census
@@ -55,17 +57,19 @@ age_band,45-64,30%,2020 census
 age_band,65+,20%,2020 census
 """
 # Who spoke: (residents, language, neighbourhood, age band, came through Grace Church).
-#   language:      en 18, es 9, vi 3, zh 2     (32 known)
-#   neighbourhood: Northside 14, Southside 6, Riverside 7, Harbor 3, Old Town 2
-#   age band:      18-29 8, 30-44 10, 45-64 9, 65+ 5
+#   language:      en 21, es 9, vi 7, zh nobody                      (37 known)
+#   neighbourhood: Northside 14, Riverside 7, Southside 6, and three small places:
+#                  Harbor 4, Old Town 3, Hillcrest 3 (hidden: 10 together, so nothing more is)
+#   age band:      18-29 11, 30-44 10, 45-64 10, 65+ 6
 TOWN = [
     (8, "en", "Northside", "18-29", False),
     (6, "en", "Northside", "30-44", False),
     (4, "en", "Southside", "30-44", False),
+    (3, "en", "Hillcrest", "18-29", False),
     (7, "es", "Riverside", "45-64", True),
     (2, "es", "Southside", "65+", False),
-    (3, "vi", "Harbor", "65+", False),
-    (2, "zh", "Old Town", "45-64", False),
+    (4, "vi", "Harbor", "65+", False),
+    (3, "vi", "Old Town", "45-64", False),
 ]
 # Which bar is which, read from the chart's own legend, and where each bar sits: beside the
 # group label nearest to it (a bar more than one bar's height away belongs to no group).
@@ -127,7 +131,7 @@ def seed_town(rt: Runtime) -> int:
                 age_band=age,
                 partner_id=grace.id if through_grace else None,
             )
-    assert representation.import_csv(rt, CENSUS, "test", name="census.csv") == 13
+    assert representation.import_csv(rt, CENSUS, "test", name="census.csv") == 14
     return grace.id
 
 
@@ -177,41 +181,50 @@ def test_a_viewer_sees_who_is_heard_and_a_partners_flyer_scans_to_its_keyword(
     browser.find_element(By.XPATH, "//h1[.='Who is heard']")
 
     chart = browser.find_element(
-        By.CSS_SELECTOR, "svg.chart.representation#representation-language"
+        By.CSS_SELECTOR, "svg.chart.representation#representation-neighbourhood"
     )
     assert chart.is_displayed()
     assert chart.rect["width"] > 0
     assert chart.rect["height"] > 0
     bars = browser.execute_script(BARS_BY_GROUP, chart)
-    # Every group has the community's bar; only groups of 5 or more have a bar of their own.
-    assert set(bars) == {"en", "es", "vi", "zh"}
+    # Every place has the community's bar; only places of 5 or more have a bar of their own.
+    assert set(bars) == {"Northside", "Southside", "Riverside", "Harbor", "Old Town", "Hillcrest"}
     assert all("The community" in bars[g] for g in bars)
-    assert {g for g in bars if "Residents heard" in bars[g]} == {"en", "es"}
-    # en: 18 of 32 heard; es: 9 of 32. The bars are drawn to scale: twice as long.
-    assert bars["en"]["Residents heard"] / bars["es"]["Residents heard"] == pytest.approx(2, 0.01)
-    # The community's bars: en 50%, zh 8%.
-    assert bars["en"]["The community"] / bars["zh"]["The community"] == pytest.approx(6.25, 0.01)
-    assert "fewer than 5" in chart.text
+    assert {g for g in bars if "Residents heard" in bars[g]} == {
+        "Northside",
+        "Riverside",
+        "Southside",
+    }
+    # The bars are drawn to scale: Northside's 14 residents twice Riverside's 7, and the
+    # community's 36% nine times Hillcrest's 4%.
+    heard = {g: bars[g]["Residents heard"] for g in ("Northside", "Riverside")}
+    assert heard["Northside"] / heard["Riverside"] == pytest.approx(2, 0.01)
+    town = {g: bars[g]["The community"] for g in ("Northside", "Hillcrest")}
+    assert town["Northside"] / town["Hillcrest"] == pytest.approx(9, 0.01)
+    assert chart.text.count(HIDDEN) == 3
 
-    # es: 28.1% of those heard against 30% of the town (0.94), the most under-heard shown;
-    # en: 56.25% against 50% (1.125), both rounded half to even. vi (3) and zh (2) are hidden,
-    # the larger community first.
+    # Southside 6/37 against 28% (0.58), Riverside 7/37 against 20% (0.95), Northside 14/37
+    # against 36% (1.05); then the hidden places, the larger community first.
+    assert rows(browser, "neighbourhood") == [
+        ["Southside", "6", "16.2%", "28.0%", "0.58"],
+        ["Riverside", "7", "18.9%", "20.0%", "0.95"],
+        ["Northside", "14", "37.8%", "36.0%", "1.05"],
+        ["Harbor", HIDDEN, "7.0%", "–"],
+        ["Old Town", HIDDEN, "5.0%", "–"],
+        ["Hillcrest", HIDDEN, "4.0%", "–"],
+    ]
+    # Nobody wrote in Chinese, 8% of the town: the most under-heard, first. Then es 9/37
+    # against 30% (0.81), en 21/37 against 50% (1.14), vi 7/37 against 12% (1.58).
     assert rows(browser, "language") == [
-        ["es", "9", "28.1%", "30.0%", "0.94"],
-        ["en", "18", "56.2%", "50.0%", "1.12"],
-        ["vi", "fewer than 5", "12.0%", "–"],
-        ["zh", "fewer than 5", "8.0%", "–"],
+        ["zh", "0", "0.0%", "8.0%", "0.00"],
+        ["es", "9", "24.3%", "30.0%", "0.81"],
+        ["en", "21", "56.8%", "50.0%", "1.14"],
+        ["vi", "7", "18.9%", "12.0%", "1.58"],
     ]
-    # Southside 6/32 against 30% (0.625), Riverside 7/32 against 22% (0.99), Northside 14/32
-    # against 38% (1.15); Harbor (3) and Old Town (2) hidden.
-    assert [r[:2] for r in rows(browser, "neighbourhood")] == [
-        ["Southside", "6"],
-        ["Riverside", "7"],
-        ["Northside", "14"],
-        ["Harbor", "fewer than 5"],
-        ["Old Town", "fewer than 5"],
-    ]
-    assert [r[0] for r in rows(browser, "age_band")] == ["65+", "45-64", "18-29", "30-44"]
+    language = browser.find_element(By.ID, "representation-language")
+    assert "Residents heard" not in browser.execute_script(BARS_BY_GROUP, language)["zh"]
+    # 65+ 6/37 against 20% (0.81), 45-64 10/37 against 30% (0.90), 30-44 and 18-29 above 1.
+    assert [r[0] for r in rows(browser, "age_band")] == ["65+", "45-64", "30-44", "18-29"]
     page = browser.page_source
     assert "+1555020" not in page  # no resident's number, not even masked: aggregates only
     assert "streetlights" not in page  # nor their words

@@ -405,3 +405,28 @@ def test_simulated_residents_are_left_out_once_real_residents_can_write(
     rt.channels["telegram"] = rt.channels["simulator"]  # a real channel is now configured
     later = client.get("/api/v1/representation?dimension=language", headers=viewer).get_json()
     assert later["dimensions"][0]["known"] == 0
+
+
+def test_a_place_typed_by_few_is_counted_but_never_named(rt: Runtime, client: FlaskClient) -> None:
+    """A neighbourhood is what the resident typed: with no community figure and fewer than
+    five residents behind it, it joins one 'other' group instead of showing their words."""
+    for n in range(6):
+        speak(rt, f"+1555020{n:04d}", neighbourhood="Northside")
+    speak(rt, "+15550209001", neighbourhood="12 Elm St apt 4")
+    speak(rt, "+15550209002", neighbourhood="behind the laundromat")
+    log_in(client, staff_account(rt, "ana@springfield.gov", "staff"))
+    post_form(
+        client,
+        "/staff/representation/shares",
+        {"dimension": "neighbourhood", "value": "Northside", "amount": "100"},
+    )
+    body = client.get(
+        "/api/v1/representation?dimension=neighbourhood", headers=api_token(rt, "viewer")
+    ).get_json()
+    [table] = body["dimensions"]
+    values = [g["value"] for g in table["groups"]]
+    assert "other (no community figure)" in values
+    page = client.get("/staff/representation").get_data(as_text=True)
+    for typed in ("12 Elm St apt 4", "behind the laundromat"):
+        assert typed not in values
+        assert typed not in page
