@@ -31,7 +31,7 @@ from bot.app import create_app
 from bot.community import HIDDEN
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.services import partners, representation
+from bot.services import community_figures, partners
 from tests.dashboard import PASSWORD, staff_account
 from tests.test_browser_dashboard import browser  # noqa: F401 - fixture used by name
 from tests.test_representation import speak
@@ -131,7 +131,7 @@ def seed_town(rt: Runtime) -> int:
                 age_band=age,
                 partner_id=grace.id if through_grace else None,
             )
-    assert representation.import_csv(rt, CENSUS, "test", name="census.csv") == 14
+    assert community_figures.import_csv(rt, CENSUS, "test", name="census.csv") == 14
     return grace.id
 
 

@@ -314,11 +314,11 @@ def test_staff_add_a_partner_and_print_its_code_from_the_command_line(
     assert grace.public_consent
 
 
-def test_only_the_partner_service_draws_qr_codes() -> None:
+def test_only_the_partner_links_service_draws_qr_codes() -> None:
     users = [
         path.relative_to(ROOT).as_posix()
         for package in ("bot", "channels", "flows", "storage")
         for path in (ROOT / package).rglob("*.py")
         if "import segno" in path.read_text(encoding="utf-8")
     ]
-    assert users == ["bot/services/partners.py"]
+    assert users == ["bot/services/partner_links.py"]

@@ -15,7 +15,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from bot.runtime import Runtime
-from bot.services import representation
+from bot.services import community_figures
 from storage import audit, broadcasts, conversations, partners
 from storage.db import transaction
 from tests.dashboard import api_token, log_in, post_form, staff_account
@@ -314,7 +314,7 @@ def test_a_csv_with_one_bad_row_is_refused_whole(rt: Runtime, client: FlaskClien
     assert answer.status_code == 302  # type: ignore[attr-defined]
     page = client.get("/staff/representation").get_data(as_text=True)
     assert "Nothing imported: row 4: an age band is one of under-18, 18-29" in page
-    assert representation.list_shares(rt) == []
+    assert community_figures.list_shares(rt) == []
     for text, error in (
         ("dimension,value\nlanguage,en\n", "row 1 must be the header"),
         ("dimension,value,amount\nlanguage,en,lots\n", "row 2: amount must be a number"),
@@ -326,7 +326,7 @@ def test_a_csv_with_one_bad_row_is_refused_whole(rt: Runtime, client: FlaskClien
             client, "/staff/representation/import", {"file": (io.BytesIO(text.encode()), "x.csv")}
         )
         assert error in client.get("/staff/representation").get_data(as_text=True), text
-    assert representation.list_shares(rt) == []
+    assert community_figures.list_shares(rt) == []
 
 
 def test_staff_edit_and_remove_figures_and_each_change_is_audited(
@@ -339,17 +339,17 @@ def test_staff_edit_and_remove_figures_and_each_change_is_audited(
     post_form(
         client, "/staff/representation/shares", {**form, "value": "northside", "amount": "50%"}
     )
-    [row] = representation.list_shares(rt)
+    [row] = community_figures.list_shares(rt)
     assert (row.value, row.amount) == ("northside", 50.0)
     post_form(
         client,
         f"/staff/representation/shares/{row.id}",
         {"value": "Northside", "amount": "5,000", "source": "2020 census"},
     )
-    [row] = representation.list_shares(rt)
+    [row] = community_figures.list_shares(rt)
     assert (row.value, row.amount, row.source) == ("Northside", 5000.0, "2020 census")
     post_form(client, f"/staff/representation/shares/{row.id}/delete", {})
-    assert representation.list_shares(rt) == []
+    assert community_figures.list_shares(rt) == []
     with transaction(rt.db) as session:
         entries = audit.recent(session)[::-1]
     assert [(e.action, e.actor) for e in entries if e.target == "community_share"] == [
@@ -371,7 +371,7 @@ def test_a_viewer_reads_the_table_but_cannot_change_figures(
     assert post_form(client, "/staff/representation/shares", form).status_code == 403  # type: ignore[attr-defined]
     upload = {"file": (io.BytesIO(LANGUAGE_CSV.encode()), "l.csv")}
     assert post_form(client, "/staff/representation/import", upload).status_code == 403  # type: ignore[attr-defined]
-    assert representation.list_shares(rt) == []
+    assert community_figures.list_shares(rt) == []
 
 
 def test_an_analyst_loads_the_census_from_the_command_line(

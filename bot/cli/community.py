@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from bot.cli.common import migrated_runtime
-from bot.services import representation
+from bot.services import community_figures
 
 CLI_ACTOR = "cli"
 
@@ -27,8 +27,8 @@ def community_import(file: Path) -> None:
     """Enter the figures of a CSV (dimension,value,amount[,source]); one bad row, none."""
     rt = migrated_runtime()
     try:
-        count = representation.import_csv(rt, file.read_bytes(), CLI_ACTOR, name=file.name)
-    except representation.ShareError as exc:
+        count = community_figures.import_csv(rt, file.read_bytes(), CLI_ACTOR, name=file.name)
+    except community_figures.ShareError as exc:
         raise click.ClickException(f"nothing imported: {exc}") from exc
     finally:
         rt.db.dispose()
@@ -40,7 +40,7 @@ def community_list() -> None:
     """Every figure: dimension, group, amount, its share of the dimension, and source."""
     rt = migrated_runtime()
     try:
-        rows = representation.list_shares(rt)
+        rows = community_figures.list_shares(rt)
     finally:
         rt.db.dispose()
     totals: dict[str, float] = {}

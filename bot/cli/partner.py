@@ -14,8 +14,9 @@ import click
 
 from bot.cli.common import migrated_runtime
 from bot.runtime import Runtime
-from bot.services import partners
-from bot.services.partners import CHANNELS, FORMATS, PartnerError
+from bot.services import partner_links, partners
+from bot.services.partner_links import CHANNELS, FORMATS
+from bot.services.partners import PartnerError
 
 CLI_ACTOR = "cli"
 
@@ -112,7 +113,7 @@ def partner_qr(code: str, language: str, channel: str, fmt: str, output: Path) -
         found = partners.by_code(rt, code)
         if found is None or found.archived_at is not None:
             raise PartnerError(f"there is no active partner with code {code}")
-        image = partners.partner_qr(rt, found, language, channel, fmt)
-        link = getattr(partners.way(rt, found, language), channel)
+        image = partner_links.partner_qr(rt, found, language, channel, fmt)
+        link = getattr(partner_links.way(rt, found, language), channel)
     output.write_bytes(image)
     click.echo(f"wrote {output} ({link})")

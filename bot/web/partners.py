@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from bot.language import text_direction
-from bot.services import partners
+from bot.services import partner_links, partners
 from bot.services.accounts import role_allows
 from bot.web.auth import current_staff, staff_required
 from bot.web.context import runtime
@@ -115,8 +115,8 @@ def _detail_page(
     return render_template(
         "staff/partner.html",
         partner=partner,
-        ways=partners.ways(rt, partner),
-        flyer_languages=partners.flyer_languages(rt, partner),
+        ways=partner_links.ways(rt, partner),
+        flyer_languages=partner_links.flyer_languages(rt, partner),
         languages=rt.catalog.languages,
         sms_number=rt.settings.sms_number,
         telegram_bot=rt.settings.telegram_bot_username,
@@ -170,7 +170,7 @@ def partner_qr(partner_id: int, fmt: str) -> ResponseReturnValue:
     if partner.archived_at is not None:
         abort(404)
     try:
-        image = partners.partner_qr(rt, partner, lang, channel, fmt)
+        image = partner_links.partner_qr(rt, partner, lang, channel, fmt)
     except partners.PartnerError as exc:
         abort(404, str(exc))
     name = f"{partner.code}-{lang}-{channel}.{fmt}"
@@ -178,7 +178,7 @@ def partner_qr(partner_id: int, fmt: str) -> ResponseReturnValue:
         image,
         200,
         {
-            "Content-Type": partners.FORMATS[fmt],
+            "Content-Type": partner_links.FORMATS[fmt],
             "Content-Disposition": f'inline; filename="{name}"',
         },
     )
@@ -190,12 +190,12 @@ def partner_flyer(partner_id: int) -> ResponseReturnValue:
     """A one-page flyer in one of the partner's languages, to print and pin up."""
     rt = runtime()
     partner = _partner(partner_id)
-    offered = partners.flyer_languages(rt, partner)
+    offered = partner_links.flyer_languages(rt, partner)
     lang = request.args.get("lang") or offered[0]
     if lang not in offered or partner.archived_at is not None:
         abort(404)
     agency = rt.settings.agency_for(lang)
-    way = partners.way(rt, partner, lang)
+    way = partner_links.way(rt, partner, lang)
     values: dict[str, Any] = {
         "agency": agency,
         "partner": partner.name,

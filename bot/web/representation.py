@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from bot.community import AGE_BANDS, HIDDEN
+from bot.services import community_figures as figures
 from bot.services import representation as rep
 from bot.services.accounts import role_allows
 from bot.web.auth import current_staff, staff_required
@@ -75,7 +76,7 @@ def page() -> ResponseReturnValue:
         window=window,
         partners=rep.partner_choices(rt),
         prompts=rep.prompt_choices(rt),
-        shares=rep.list_shares(rt),
+        shares=figures.list_shares(rt),
         dimensions=TITLES,
         age_bands=AGE_BANDS,
         can_edit=user is not None and role_allows(user.role, "staff"),
@@ -93,7 +94,7 @@ def _try(work: Callable[[], object], done: str) -> ResponseReturnValue:
     """Run a change; its refusal becomes the message staff read, never a 500."""
     try:
         work()
-    except rep.ShareError as exc:
+    except figures.ShareError as exc:
         flash(f"Not saved: {exc}.", "error")
     except LookupError:
         abort(404)
@@ -108,7 +109,7 @@ def add_share() -> ResponseReturnValue:
     """Enter one group's figure (or replace the one entered before)."""
     form = request.form
     return _try(
-        lambda: rep.save_share(
+        lambda: figures.save_share(
             runtime(),
             form.get("dimension", ""),
             form.get("value", ""),
@@ -125,7 +126,7 @@ def add_share() -> ResponseReturnValue:
 def edit_share(share_id: int) -> ResponseReturnValue:
     form = request.form
     return _try(
-        lambda: rep.edit_share(
+        lambda: figures.edit_share(
             runtime(),
             share_id,
             form.get("value", ""),
@@ -140,7 +141,7 @@ def edit_share(share_id: int) -> ResponseReturnValue:
 @bp.post("/staff/representation/shares/<int:share_id>/delete")
 @staff_required("staff")
 def delete_share(share_id: int) -> ResponseReturnValue:
-    return _try(lambda: rep.delete_share(runtime(), share_id, _actor()), "Figure removed.")
+    return _try(lambda: figures.delete_share(runtime(), share_id, _actor()), "Figure removed.")
 
 
 @bp.post("/staff/representation/import")
@@ -153,8 +154,8 @@ def import_shares() -> ResponseReturnValue:
         return _back()
     data, name = upload.read(), upload.filename
     try:
-        count = rep.import_csv(runtime(), data, _actor(), name=name)
-    except rep.ShareError as exc:
+        count = figures.import_csv(runtime(), data, _actor(), name=name)
+    except figures.ShareError as exc:
         flash(f"Nothing imported: {exc}.", "error")
     else:
         flash(f"Imported {count} figures from {name}.", "ok")
