@@ -25,7 +25,7 @@ def by_keyword(ctx: Context) -> tuple[PartnerView, frozenset[str]] | None:
     if ctx.active and not (ctx.stage == LISTENING and not ctx.state.get("has_opening")):
         return None
     key = keyword_key(ctx.text)
-    if not key or len(key) > MAX_KEYWORD:
+    if not key or len(key) > MAX_KEYWORD or " " in key:  # keywords are single words
         return None
     for partner in ctx.world.partners:
         said_in = frozenset(
