@@ -389,12 +389,25 @@ def _opencc(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 
 
-def is_traditional(text: str) -> bool:
-    """Whether Han text uses more Traditional-only than Simplified-only characters."""
+def _script_counts(text: str) -> tuple[int, int]:
+    """Han characters only Traditional writes, and only Simplified writes, in a text."""
     han = [char for char in text if _script_of(char) == "CJK"]
     traditional = sum(_opencc("t2s").convert(char) != char for char in han)
     simplified = sum(_opencc("s2t").convert(char) != char for char in han)
+    return traditional, simplified
+
+
+def is_traditional(text: str) -> bool:
+    """Whether Han text uses more Traditional-only than Simplified-only characters."""
+    traditional, simplified = _script_counts(text)
     return traditional > simplified
+
+
+def _shows_variant(text: str) -> bool:
+    """Whether Han text leans to one script: characters only Traditional or only Simplified
+    has, more of one kind than the other. Text both write alike shows neither."""
+    traditional, simplified = _script_counts(text)
+    return traditional != simplified
 
 
 def _chinese(words: Sequence[str], languages: Sequence[str]) -> str | None:
@@ -488,6 +501,8 @@ def decide_language(
         current = configured_language(code, languages)
         if current is not None:
             proposal = seen[0] if seen is not None and seen[0] != current else None
+            if proposal and same_language(proposal, current) and not _shows_variant(text):
+                proposal = None  # "好" or "冇" is written alike in both Chinese scripts
             return LanguageDecision(current, source, remember=remember, proposal=proposal)
 
     if seen is not None:

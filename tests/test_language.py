@@ -282,3 +282,29 @@ def test_rival_profiles_reject_portuguese_but_keep_spanish() -> None:
     assert decide(PORTUGUESE, detector=detector).source == "default"
     assert decide(SPANISH, detector=detector) == LanguageDecision("es", "detected", remember=True)
     assert decide(CHINESE, detector=detector).language == "zh"
+
+
+@pytest.mark.parametrize(
+    ("stored", "text", "proposal"),
+    [
+        ("zh-Hant", "冇", None),  # written alike in both scripts: nothing to offer
+        ("zh-Hant", "好", None),
+        ("zh", "冇", None),
+        ("zh-Hant", "我想报案，请问需要准备什么材料", "zh"),  # plainly Simplified
+        ("zh", "我想報案，請問需要準備什麼材料", "zh-Hant"),  # plainly Traditional
+    ],
+)
+def test_a_chinese_reader_is_offered_the_other_script_only_when_the_text_shows_it(
+    stored: str, text: str, proposal: str | None
+) -> None:
+    both = ["en", "zh", "zh-Hant"]
+    decision = decide_language(
+        text,
+        explicit=None,
+        stored=stored,
+        hint=None,
+        languages=both,
+        default="en",
+        detector=LangdetectDetector(both),
+    )
+    assert (decision.language, decision.proposal) == (stored, proposal)
