@@ -25,7 +25,8 @@ from storage.models import CommunityShare, Partner
 SMALL = SMALL_CELL  # fewer residents than this are never shown
 # The group of values without a community figure that too few residents gave to name.
 OTHER, OTHER_LABEL = "\x00other", "other (no community figure)"
-DEFAULT_DAYS, MAX_DAYS = 365, 3650
+DEFAULT_DAYS = 365
+WINDOWS = (30, 90, 365, 730, 3650)  # days a table may look back
 COLUMNS = ("language", "neighbourhood", "age_band")  # as storage.representation.respondents
 
 
@@ -167,7 +168,7 @@ def _under_heard_first(g: Group) -> tuple[Any, ...]:
 
 def window_from(rt: Runtime, days: str = "", partner: str = "", prompt: str = "") -> Window:
     """The window and filters from query-string text; FilterError names what is wrong."""
-    window_days = _number(days, "days", 1, MAX_DAYS) if days else DEFAULT_DAYS
+    window_days = _window(days) if days else DEFAULT_DAYS
     partner_id = _number(partner, "partner") if partner else None
     prompt_id = _number(prompt, "prompt") if prompt else None
     with transaction(rt.db) as session:
@@ -177,6 +178,14 @@ def window_from(rt: Runtime, days: str = "", partner: str = "", prompt: str = ""
         if prompt_id is not None and store.prompt(session, prompt_id) is None:
             raise FilterError(f"no listening prompt {prompt_id}")
     return Window(window_days, found, prompt_id)
+
+
+def _window(days: str) -> int:
+    """One of a few set windows: with any number of days, two tables a day apart would show
+    by subtraction the few residents who spoke on that day."""
+    if days not in {str(w) for w in WINDOWS}:
+        raise FilterError(f"days must be one of {', '.join(map(str, WINDOWS))}")
+    return int(days)
 
 
 def _number(text: str, name: str, lo: int = 1, hi: int = 2**31 - 1) -> int:

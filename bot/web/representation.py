@@ -74,6 +74,7 @@ def page() -> ResponseReturnValue:
         "staff/representation.html",
         sections=[(t, TITLES[t.dimension], chart(t)) for t in tables],
         window=window,
+        windows=rep.WINDOWS,
         partners=rep.partner_choices(rt),
         prompts=rep.prompt_choices(rt),
         shares=figures.list_shares(rt),
