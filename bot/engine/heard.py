@@ -2,8 +2,9 @@
 
 They come only after a conversation's end, when the resident's own words are already kept,
 and never after a disclosure of danger or violence. Each says why it is asked and can be
-skipped; anything that is not an answer ends them at once and is listened to as usual, so
-the questions never stand between a resident and being heard.
+skipped. A short reply that answers neither ends them with thanks, without pressing; words
+enough to be a message end them and are listened to as usual, and danger gets its safety
+reply alone: the questions never stand between a resident and being heard.
 """
 
 from __future__ import annotations
