@@ -16,6 +16,8 @@ from storage.models import Contact, Response
 WEEKS = 12
 FEEDBACK_FLOW = "interaction"
 FEEDBACK_ITEMS = ("respect", "heard", "fairness", "trust")
+# Topics shown to the public and to partners as "other": none yet, or filed for staff to sort.
+OTHER_TOPICS = (None, "", "other", "unsorted")
 # One viewpoint this large a share of at least this many tagged responses reads as one-sided.
 ONE_SIDED_SHARE, ONE_SIDED_MIN = 0.75, 10
 

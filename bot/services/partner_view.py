@@ -19,13 +19,12 @@ from babel.dates import format_date, format_skeleton
 from bot.community import HIDDEN, hidden_cells
 from bot.dates import locale_for
 from bot.runtime import Runtime
-from bot.services.charts import WEEKS, week_of
+from bot.services.charts import OTHER_TOPICS, WEEKS, week_of
 from storage import partner_stats, partners
 from storage.db import transaction
 from storage.models import Partner
 
 FEWER = HIDDEN
-OTHER_TOPICS = (None, "", "other", "unsorted")
 
 
 @dataclass(frozen=True)

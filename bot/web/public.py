@@ -17,12 +17,12 @@ from bot.community import SMALL_CELL
 from bot.dates import format_month
 from bot.language import text_direction
 from bot.runtime import Runtime
+from bot.services.charts import OTHER_TOPICS
 from bot.web.context import runtime
 from storage import actions
 from storage.db import transaction
 
 bp = Blueprint("public", __name__)
-OTHER_TOPICS = (None, "", "other", "unsorted")
 
 
 def page_language(rt: Runtime) -> str:
