@@ -17,7 +17,7 @@ from bot.config import Settings, load_settings
 from bot.guard import MAX_ID
 from bot.runtime import Runtime, build_runtime
 from bot.web import context
-from channels import twilio_sms
+from channels import twilio_sms, twilio_voice
 from channels.simulator import SimulatorChannel
 
 csrf = CSRFProtect()
@@ -115,6 +115,10 @@ def _configure_channels(runtime: Runtime) -> None:
         sms := twilio_sms.channel_for(runtime.settings)
     ):
         runtime.channels[twilio_sms.NAME] = sms
+    if twilio_voice.NAME not in runtime.channels and (
+        voice := twilio_voice.channel_for(runtime.settings, runtime.catalog.voice)
+    ):
+        runtime.channels[twilio_voice.NAME] = voice
     if runtime.settings.telegram_bot_token:
         from channels.telegram import TelegramChannel
 
@@ -161,6 +165,9 @@ def _register_blueprints(app: Flask) -> None:
     if twilio_sms.NAME in context.runtime_of(app).channels:
         app.register_blueprint(twilio_sms.bp)
         csrf.exempt(twilio_sms.bp)  # signed by Twilio instead
+    if twilio_voice.NAME in context.runtime_of(app).channels:
+        app.register_blueprint(twilio_voice.bp)
+        csrf.exempt(twilio_voice.bp)  # signed by Twilio instead
     app.register_blueprint(telegram.bp)
     csrf.exempt(telegram.bp)  # checked against TELEGRAM_WEBHOOK_SECRET instead
 

@@ -89,6 +89,10 @@ class Settings:
     twilio_from: str | None = None
     twilio_api_url: str | None = None
     twilio_mps: float = 1.0
+    # Voice (issue 18): calls out are paced in calls per second (Twilio's default CPS is 1),
+    # and placed from this number (a Messaging Service cannot call): TWILIO_FROM by default.
+    twilio_voice_cps: float = 1.0
+    twilio_voice_from: str | None = None
     telegram_bot_token: str | None = None
     telegram_webhook_secret: str | None = None
     telegram_api_url: str | None = None
@@ -272,6 +276,9 @@ def load_settings(env: Mapping[str, str] | None = None, instance: Path | None = 
         twilio_from=env.get("TWILIO_FROM") or None,
         twilio_api_url=env.get("TWILIO_API_URL") or None,
         twilio_mps=float(env.get("TWILIO_MPS") or 1.0),
+        twilio_voice_cps=float(env.get("TWILIO_VOICE_CPS") or 1.0),
+        twilio_voice_from=(env.get("TWILIO_VOICE_FROM") or env.get("TWILIO_FROM") or "").strip()
+        or None,
         telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
         telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
         telegram_api_url=env.get("TELEGRAM_API_URL") or None,

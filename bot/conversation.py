@@ -34,9 +34,9 @@ from bot.events import (
 )
 from bot.runtime import Runtime
 from bot.services import privacy
+from storage import calls, links, outbox
 from storage import conversations as store
 from storage import inbound as inbound_queue
-from storage import links, outbox
 from storage import meetings as meeting_store
 from storage import partners as partner_store
 from storage.db import transaction
@@ -160,6 +160,7 @@ def _give_up(rt: Runtime, row_id: int, message: Inbound, now: datetime) -> None:
                 outbox.cancel_pending_for(
                     session, contact.id, "opted out", outbox.OPT_OUT_EXEMPT_KINDS
                 )
+                calls.opt_out_twins(session, contact, now)
             inbound_queue.remove(session, row_id)
     except Exception:  # even that fails: the row stays, marked, for an operator to look at
         log.exception("queued message %s could not be kept either; marked failed", row_id)
@@ -203,8 +204,12 @@ def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
     contact, created = store.find_or_add_contact(session, inbound.channel, inbound.address, now)
     assert contact.id is not None
     # An erased resident's address leaves their contact; if they write again, it is a new one.
-    if created and privacy.is_marked(rt, session, inbound.channel, inbound.address):
-        # This address said STOP, then had its data erased: STOP still holds until START.
+    if created and (
+        privacy.is_marked(rt, session, inbound.channel, inbound.address)
+        or calls.twin_opted_out(session, contact)
+    ):
+        # This address said STOP (before its data was erased, or on its other phone channel):
+        # STOP still holds until START.
         store.update_contact(session, contact.id, opted_out_at=now)
         contact.opted_out_at = now
     message_id = _record(session, contact.id, inbound, now)
@@ -350,6 +355,7 @@ def _apply(
                 privacy.forget_mark(rt, session, contact.channel, contact.address)
             if opted_out:
                 reply_kind = "opt_out"
+                calls.opt_out_twins(session, contact, now)
                 # A linked resident's follow-ups stay: the worker routes them to another channel.
                 outbox.cancel_pending_for(
                     session,

@@ -91,6 +91,7 @@ class Reply:
     text: str
     language: str
     choices: tuple[ReplyChoice, ...] = ()
+    spoken: str | None = None  # how a call says it, where the flows give a spoken variant
 
 
 @dataclass(frozen=True)

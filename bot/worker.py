@@ -40,8 +40,8 @@ from channels.base import (
     Outbound,
     SendResult,
 )
+from storage import calls, links, outbox
 from storage import inbound as inbound_queue
-from storage import links, outbox
 from storage.conversations import update_contact
 from storage.db import is_postgres, transaction
 from storage.meetings import aware
@@ -738,6 +738,8 @@ class Worker:
                 if recorded:
                     update_contact(session, row.contact_id, opted_out_at=now)
                     contact = outbox.contact_for(session, row.contact_id)
+                    if contact is not None:
+                        calls.opt_out_twins(session, contact, now)
                     linked = contact is not None and links.is_linked(session, contact)
                     # Honoured for this channel only: a linked resident's follow-ups are rerouted.
                     outbox.cancel_pending_for(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from flask import Request
+from twilio.request_validator import RequestValidator
 
 from bot.config import ConfigError, Settings
 
@@ -59,3 +63,27 @@ class TwilioConfig:
             public_url=settings.public_url,
             mps=settings.twilio_mps,
         )
+
+
+class SignedWebhooks:
+    """Twilio's signature check, shared by the SMS and voice webhooks (same token, same rule)."""
+
+    config: TwilioConfig
+    validator: RequestValidator
+
+    def signed(self, req: Request) -> bool:
+        """X-Twilio-Signature over the URL Twilio called and every posted field."""
+        signature = req.headers.get("X-Twilio-Signature", "")
+        url = self.signed_url(req.path, req.query_string, lambda: req.url)
+        return self.verify(url, req.form, signature)
+
+    def verify(self, url: str, form: Mapping[str, str], signature: str) -> bool:
+        """Twilio's own check, with and without the port as Twilio may sign either."""
+        return bool(signature) and bool(self.validator.validate(url, form, signature))
+
+    def signed_url(self, path: str, query_string: bytes, seen: Callable[[], str]) -> str:
+        """The URL Twilio signed: PUBLIC_URL + path behind a proxy, else the one requested."""
+        if not self.config.public_url:
+            return seen()
+        query = query_string.decode("latin-1")
+        return self.config.public_url + path + (f"?{query}" if query else "")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
-from flask import Blueprint, Request, Response, current_app, request
+from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from sqlmodel import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -42,8 +42,8 @@ from channels.base import (
     SendResult,
     render_numbered,
 )
-from channels.twilio_config import TwilioConfig
-from storage import outbox
+from channels.twilio_config import SignedWebhooks, TwilioConfig
+from storage import calls, outbox
 from storage.conversations import update_contact
 from storage.db import transaction
 
@@ -132,7 +132,7 @@ def send_error(status: int | None, code: int | None) -> SendResult:
     return SendResult(outcome, error=error, flag_staff=outcome == FAILED)
 
 
-class TwilioSmsChannel:
+class TwilioSmsChannel(SignedWebhooks):
     """Sends through the real twilio REST client; checks webhook signatures with its token."""
 
     name = NAME
@@ -181,23 +181,6 @@ class TwilioSmsChannel:
             log.warning("outbox row %s: %s, will retry", message.outbox_id, type(exc).__name__)
             return SendResult(RETRY, error=f"network: {type(exc).__name__}")
         return SendResult(SENT, provider_id=created.sid)
-
-    def signed(self, req: Request) -> bool:
-        """X-Twilio-Signature over the URL Twilio called and every posted field."""
-        signature = req.headers.get("X-Twilio-Signature", "")
-        url = self.signed_url(req.path, req.query_string, lambda: req.url)
-        return self.verify(url, req.form, signature)
-
-    def verify(self, url: str, form: Mapping[str, str], signature: str) -> bool:
-        """Twilio's own check, with and without the port as Twilio may sign either."""
-        return bool(signature) and bool(self.validator.validate(url, form, signature))
-
-    def signed_url(self, path: str, query_string: bytes, seen: Callable[[], str]) -> str:
-        """The URL Twilio signed: PUBLIC_URL + path behind a proxy, else the one requested."""
-        if not self.config.public_url:
-            return seen()
-        query = query_string.decode("latin-1")
-        return self.config.public_url + path + (f"?{query}" if query else "")
 
     def close(self) -> None:
         """Release pooled connections (tests, shutdown)."""
@@ -389,3 +372,5 @@ def _apply_error(session: Session, contact_id: int, outcome: str, rt: Runtime) -
     elif outcome == OPTED_OUT:
         update_contact(session, contact_id, opted_out_at=rt.now())
         outbox.cancel_pending_for(session, contact_id, "opted out", ())
+        if (contact := outbox.contact_for(session, contact_id)) is not None:
+            calls.opt_out_twins(session, contact, rt.now())

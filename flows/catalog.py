@@ -15,6 +15,7 @@ import yaml
 
 from flows.matching import Patterns
 from flows.triage import Triage, compile_names, load_triage
+from flows.voice import VoiceBook, load_voice
 
 FLOWS_DIR = Path(__file__).resolve().parent
 
@@ -138,6 +139,7 @@ class Catalog:
     names: Mapping[str, Patterns] = field(default_factory=dict)
     pages: Mapping[str, Text] = field(default_factory=dict)  # words on the public web pages
     over_budget: Mapping[str, str] = field(default_factory=dict)  # message id -> why it's long
+    voice: VoiceBook = field(default_factory=VoiceBook)  # how a phone call speaks (voice.yaml)
 
     @property
     def menu_flows(self) -> tuple[Flow, ...]:
@@ -456,6 +458,10 @@ def load_catalog(languages: Sequence[str], directory: Path | None = None) -> Cat
             if raw:
                 names[key], found = compile_names(f"{key} names", raw, languages, triage)
                 check.problems.extend(found)
+    voice_file = directory / "voice.yaml"
+    voice = load_voice(
+        voice_file if voice_file.exists() else FLOWS_DIR / "voice.yaml", languages, check.fail
+    )
     if check.problems:
         raise FlowError("flows are not valid:\n  " + "\n  ".join(check.problems))
     return Catalog(
@@ -474,6 +480,7 @@ def load_catalog(languages: Sequence[str], directory: Path | None = None) -> Cat
             for key, value in raw_messages.items()
             if isinstance(value, dict) and value.get("over_budget")
         },
+        voice=voice,
     )
 
 

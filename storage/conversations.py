@@ -109,6 +109,14 @@ def load_session(session: Session, contact_id: int) -> ConversationSession:
     return session.exec(locked).one()
 
 
+def session_stage(session: Session, contact_id: int) -> str | None:
+    """Where the contact's conversation stands (a call asks its next question by it)."""
+    state = session.exec(
+        select(ConversationSession.state).where(ConversationSession.contact_id == contact_id)
+    ).first()
+    return str(state.get("stage", "idle")) if isinstance(state, dict) else None
+
+
 def save_session(
     session: Session,
     row: ConversationSession,

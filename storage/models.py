@@ -550,3 +550,30 @@ class ChannelPace(SQLModel, table=True):
 
     channel: str = Field(primary_key=True, max_length=32)
     next_slot: float = 0.0  # seconds since the epoch (wall clock, shared across processes)
+
+
+class VoiceCall(SQLModel, table=True):
+    """One phone call, in or out: its turns are messages whose provider id is `CallSid:turn`.
+
+    The caller's side of an inbound call is recorded (Twilio's <Start><Recording>); staff play
+    it through an authenticated proxy, which fetches it by SID, so the URL Twilio gave is kept
+    only as a record. Erasure and retention clear the recording here and leave its SID in
+    `recording_delete_sid`, for the worker to delete it at Twilio too.
+    """
+
+    __tablename__ = "voice_call"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_sid: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    direction: str = Field(default="inbound", max_length=16)  # inbound | outbound
+    language: str | None = Field(default=None, max_length=16)
+    turns: int = 0  # inbound turns so far: the next message is `CallSid:turns+1`
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")  # an outbound call's row
+    status: str | None = Field(default=None, max_length=24)  # Twilio's last CallStatus
+    answered_by: str | None = Field(default=None, max_length=32)
+    recording_sid: str | None = Field(default=None, max_length=64)
+    recording_url: str | None = Field(default=None, max_length=500)
+    recording_seconds: int | None = None
+    recording_delete_sid: str | None = Field(default=None, max_length=64)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

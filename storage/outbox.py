@@ -349,3 +349,54 @@ def pending_count(session: Session) -> int:
         .where(col(Outbox.status).in_([PENDING, SENDING]))
     )
     return int(session.exec(stmt).one())
+
+
+def mark_spoken(session: Session, message_id: int, kinds: Sequence[str], now: datetime) -> int:
+    """Replies to a caller's turn were said in the call's own answer: sent and heard."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(Outbox)
+        .where(
+            col(Outbox.in_reply_to) == message_id,
+            col(Outbox.status) == PENDING,
+            col(Outbox.kind).in_(list(kinds)),
+        )
+        .values(status=SENT, sent_at=now, delivery_status="delivered", provider_id=None)
+    )
+    return int(result.rowcount or 0)
+
+
+def by_provider_id(session: Session, channel: str, provider_id: str) -> Outbox | None:
+    """The row a provider's id names (a call we placed, by its CallSid)."""
+    return session.exec(
+        sm_select(Outbox).where(
+            col(Outbox.channel) == channel, col(Outbox.provider_id) == provider_id
+        )
+    ).first()
+
+
+def call_again(
+    session: Session,
+    *,
+    channel: str,
+    provider_id: str,
+    error: str,
+    attempts: int,
+    at: datetime,
+) -> bool:
+    """A call nobody answered goes back in the queue for `at`, until `attempts` are used up;
+    True if it will be tried again. The worker holds it for quiet hours like any other."""
+    row = by_provider_id(session, channel, provider_id)
+    if row is None or row.id is None or row.status != SENT:
+        return False
+    again = row.attempts < attempts
+    session.exec(  # type: ignore[call-overload]
+        update(Outbox)
+        .where(col(Outbox.id) == row.id)
+        .values(
+            status=PENDING if again else FAILED,
+            next_attempt_at=at,
+            delivery_status=None if again else "undelivered",
+            last_error=error,
+        )
+    )
+    return again

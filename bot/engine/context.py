@@ -185,7 +185,7 @@ class Context:
         note = self.msg("not_emergency_note", first.language)
         # Before a list of choices (which ends the text), after anything else.
         text = f"{note} {first.text}" if first.choices else f"{first.text} {note}"
-        self.events[index] = Reply(text, first.language, first.choices)
+        self.events[index] = Reply(text, first.language, first.choices, first.spoken)
         self.state["warned"] = True
 
     def agency(self, language: str | None = None) -> str:
@@ -226,12 +226,23 @@ class Context:
         if message_id in SAYS_NOT_FOR_EMERGENCIES:
             self.warned = True
         text = self.msg(message_id, **values)
+        spoken = self.spoken(message_id, **values)
         if message_id == "help" and self.world.contact:
-            text = f"{text} {self.msg('help_contact', contact=self.world.contact)}"
-        self.events.append(Reply(text, self.lang, choices))
+            more = self.msg("help_contact", contact=self.world.contact)
+            text = f"{text} {more}"
+            spoken = f"{spoken} {more}" if spoken else None
+        self.events.append(Reply(text, self.lang, choices, spoken))
 
-    def say_text(self, text: str, choices: tuple[ReplyChoice, ...] = ()) -> None:
-        self.events.append(Reply(text, self.lang, choices))
+    def spoken(self, key: str, language: str | None = None, **values: str) -> str | None:
+        """The flows' spoken variant of a message or flow text (`flow.step`), if any: a call
+        says it instead of the written text (see flows/voice.yaml)."""
+        language = language or self.lang
+        return self.catalog.voice.variant(key, language, agency=self.agency(language), **values)
+
+    def say_text(
+        self, text: str, choices: tuple[ReplyChoice, ...] = (), spoken: str | None = None
+    ) -> None:
+        self.events.append(Reply(text, self.lang, choices, spoken))
 
     def pick(self, choices: tuple[ReplyChoice, ...]) -> ReplyChoice | None:
         """A choice by button value, by its number, or by typing its label."""

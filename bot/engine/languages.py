@@ -44,7 +44,13 @@ def offer(ctx: Context) -> None:
     proposal = ctx.proposal
     offered = list(ctx.state.get("offered", []))
     if proposal and proposal != ctx.lang and proposal not in offered:
-        ctx.events.append(Reply(ctx.msg("offer_language", proposal), proposal))
+        ctx.events.append(
+            Reply(
+                ctx.msg("offer_language", proposal),
+                proposal,
+                spoken=ctx.spoken("offer_language", proposal),
+            )
+        )
         ctx.state["offered"] = [*offered, proposal]
 
 

@@ -151,7 +151,8 @@ def advance(ctx: Context, flow: Flow, start: int, prefix: str | None = None) -> 
     ctx.state.pop("step", None)
     declined = any(answers.get(s.id) == "no" for s in flow.steps if s.type == "consent")
     end = flow.end_declined if declined and flow.end_declined else flow.end
-    ctx.say_text(fill(end[ctx.lang], {"agency": ctx.agency()}))
+    key = f"{flow.id}.end_declined" if end is flow.end_declined else f"{flow.id}.end"
+    ctx.say_text(fill(end[ctx.lang], {"agency": ctx.agency()}), spoken=ctx.spoken(key))
     if heard.should_ask(ctx):
         heard.ask_first(ctx)
 
@@ -174,9 +175,12 @@ def step_choices(ctx: Context, step: Step) -> tuple[ReplyChoice, ...]:
 
 def ask_step(ctx: Context, step: Step, prefix: str | None = None) -> None:
     text = fill(step_text(ctx.catalog, step, ctx.lang), {"agency": ctx.agency()})
+    key = step.text.get("ref") or f"{ctx.state.get('flow')}.{step.id}"
+    spoken = ctx.spoken(key)
     if prefix:
         text = f"{ctx.msg(prefix)} {text}"
-    ctx.say_text(text, step_choices(ctx, step))
+        spoken = f"{ctx.spoken(prefix) or ctx.msg(prefix)} {spoken}" if spoken else None
+    ctx.say_text(text, step_choices(ctx, step), spoken)
 
 
 def repeat_question(ctx: Context) -> None:

@@ -32,6 +32,10 @@ DEFAULT_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 DEFAULT_AUTH_TOKEN = "fake-twilio-auth-token"
 
 _MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
+_CALLS_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Calls\.json$")
+_RECORDING_PATH = re.compile(
+    r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Recordings/(?P<rec>RE[0-9a-f]{32})(?P<ext>\.wav|\.mp3|\.json)?$"
+)
 
 # Messages Twilio uses for the codes tests are most likely to script.
 ERROR_MESSAGES: dict[int, str] = {
@@ -88,6 +92,39 @@ class SentSms:
 
 
 @dataclass(frozen=True)
+class PlacedCall:
+    """A call the fake accepted through the Calls API: whom, from which number, saying what."""
+
+    sid: str
+    to: str
+    from_: str | None
+    twiml: str
+    machine_detection: str | None
+    status_callback: str | None
+    at: float  # time.monotonic() when the request arrived (pacing tests)
+
+
+def tiny_wav(seconds: float = 0.5, rate: int = 8000) -> bytes:
+    """A short 8 kHz mono WAV of a quiet tone: what a phone recording sounds like, in bytes."""
+    import io
+    import math
+    import struct
+    import wave
+
+    frames = b"".join(
+        struct.pack("<h", int(3000 * math.sin(2 * math.pi * 440 * i / rate)))
+        for i in range(int(seconds * rate))
+    )
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(frames)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
 class _Rule:
     """A standing failure for one recipient number."""
 
@@ -136,6 +173,9 @@ class FakeTwilio(FakeHTTPServer):
         self._script: deque[Reply] = deque()
         self._rules: dict[str, _Rule] = {}
         self._sent: list[SentSms] = []
+        self._calls: list[PlacedCall] = []
+        self.recordings: dict[str, bytes] = {}  # RecordingSid -> audio Twilio would serve
+        self.deleted_recordings: list[str] = []
         self._clients: list[FakeTwilioHttpClient] = []
         super().__init__()
 
@@ -179,6 +219,11 @@ class FakeTwilio(FakeHTTPServer):
         """Messages accepted so far (scripted failures are excluded; see `.requests`)."""
         with self._lock:
             return list(self._sent)
+
+    def calls(self) -> list[PlacedCall]:
+        """Calls placed so far through the Calls API."""
+        with self._lock:
+            return list(self._calls)
 
     # -- real client ------------------------------------------------------------------------
 
@@ -228,6 +273,19 @@ class FakeTwilio(FakeHTTPServer):
         """The routing and validation Twilio does before creating a Message."""
         if not self._authorized(request):
             return twilio_error(401, 20003)
+        if (found := _RECORDING_PATH.match(request.path)) and found["sid"] == self.account_sid:
+            return self._recording(request.method, found["rec"], found["ext"] or "")
+        if (found := _CALLS_PATH.match(request.path)) and found["sid"] == self.account_sid:
+            if request.method != "POST":
+                return twilio_error(404, 20404)
+            with self._lock:
+                scripted = self._script.popleft() if self._script else None
+                rule = self._rules.get(request.params.get("To") or "")
+            if scripted:
+                return scripted
+            if rule:
+                return twilio_error(rule.status, rule.code, rule.message)
+            return self._place_call(request.params)
         match = _MESSAGES_PATH.match(request.path)
         if request.method != "POST" or not match or match["sid"] != self.account_sid:
             return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
@@ -287,3 +345,56 @@ class FakeTwilio(FakeHTTPServer):
             "to": params["To"],
             "uri": f"{uri}.json",
         }
+
+    def _recording(self, method: str, sid: str, ext: str) -> Reply:
+        """GET a recording's audio (.wav, .mp3) or DELETE it (.json), as Twilio serves them."""
+        with self._lock:
+            audio = self.recordings.get(sid)
+            if method == "DELETE" and audio is not None:
+                del self.recordings[sid]
+                self.deleted_recordings.append(sid)
+                return Reply(204, raw=b"")
+        if audio is None:
+            return twilio_error(404, 20404, f"The requested resource {sid} was not found")
+        if method != "GET" or ext not in (".wav", ""):
+            return twilio_error(404, 20404)
+        return Reply(200, raw=audio, content_type="audio/x-wav")
+
+    def _place_call(self, params: dict[str, Any]) -> Reply:
+        """Calls.json: Twilio needs To, From, and what to say (Twiml or Url)."""
+        import time
+
+        if not params.get("To"):
+            return twilio_error(400, 21201, "No 'To' number is specified")
+        if not params.get("From"):
+            return twilio_error(400, 21213, "No 'From' number is specified")
+        if not params.get("Twiml") and not params.get("Url"):
+            return twilio_error(400, 21205, "Url or Twiml is required")
+        sid = "CA" + uuid.uuid4().hex
+        call = PlacedCall(
+            sid=sid,
+            to=params["To"],
+            from_=params.get("From"),
+            twiml=params.get("Twiml", ""),
+            machine_detection=params.get("MachineDetection"),
+            status_callback=params.get("StatusCallback"),
+            at=time.monotonic(),
+        )
+        with self._lock:
+            self._calls.append(call)
+        now = format_datetime(datetime.now(UTC))
+        return Reply(
+            201,
+            {
+                "account_sid": self.account_sid,
+                "api_version": "2010-04-01",
+                "date_created": now,
+                "date_updated": now,
+                "direction": "outbound-api",
+                "from": call.from_,
+                "sid": sid,
+                "status": "queued",
+                "to": call.to,
+                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
+            },
+        )

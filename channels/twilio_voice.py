@@ -1,0 +1,584 @@
+"""Phone calls over Twilio: the same flows, spoken, for residents who cannot or will not text.
+
+A call is a string of signed webhooks, each answered with TwiML built by Twilio's own
+`VoiceResponse`. Every webhook is one engine turn, answered in the request (the caller is
+waiting on the line), so the turn runs here through `bot.conversation.receive`, as the
+simulator's does; the replies it queues are the words spoken in this answer, and are marked
+sent at once. Only what the agency sends first (a follow-up, a meeting reminder) leaves
+through the outbox as a call of its own, by the Calls API, paced at TWILIO_VOICE_CPS.
+
+The caller's side of an inbound call is recorded (<Start><Recording track="inbound">); their
+words reach the engine as Twilio's speech recognition heard them, so triage reads them before
+anything else is said.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from flask import Blueprint, Response, current_app, request
+from flask.typing import ResponseReturnValue
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from bot.config import ConfigError, Settings
+from bot.conversation import receive
+from bot.events import Inbound, Reply, ReplyChoice
+from bot.guard import UnacceptableError, bounded_int, has_unstorable, storable
+from bot.runtime import Runtime
+from channels.base import FAILED, SENT, Outbound, SendResult
+from channels.twilio_config import SignedWebhooks, TwilioConfig
+from channels.twilio_sms import MalformedError, RebasedHttpClient, send_error
+from flows.voice import VoiceBook
+from storage import calls, outbox
+from storage.conversations import find_or_add_contact, session_stage
+from storage.db import transaction
+
+log = logging.getLogger(__name__)
+
+NAME = calls.VOICE
+INCOMING_PATH = "/voice/twilio"
+LANGUAGE_PATH = "/voice/twilio/language"
+TURN_PATH = "/voice/twilio/turn"
+RECORDING_PATH = "/voice/twilio/recording"
+STATUS_PATH = "/voice/twilio/status"
+KEYPAD_PATH = "/voice/twilio/keypad"  # a key pressed on a call we placed (9: stop)
+SEND_TIMEOUT_SECONDS = 5.0
+# What the engine says in answer to a caller: spoken in the webhook's own answer, so the
+# worker only marks them sent. Everything else (follow-ups, reminders) is a call out.
+IN_CALL_KINDS = frozenset({"reply", "opt_out", "help", "ack", "link"})
+# A call we place that nobody answers is tried again this many times in all, an hour apart;
+# one a machine answered has left its message (after the beep) and is not.
+CALL_ATTEMPTS = 3
+RETRY_MINUTES = 60
+UNANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
+STOP_DIGIT, REPEAT_DIGIT, MORE_DIGIT = "9", "1", "1"
+_CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}|[A-Za-z0-9_-]{1,64}")
+_RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
+_PHONE = re.compile(r"^\+?[0-9]{3,20}$")
+MAX_ADDRESS = 64
+SPEECH_TIMEOUT = "auto"  # Twilio ends the caller's turn at their first pause
+GATHER_SECONDS = 6  # how long a keypad question waits
+# Input modes of the next question, carried in the action URL (Twilio signs it):
+CHOICE, OPEN, LISTEN, MORE = "choice", "open", "listen", "more"
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """One reply as the caller hears it: the words, and the choices read as keys to press."""
+
+    text: str
+    language: str
+    choices: tuple[ReplyChoice, ...] = ()
+
+
+class TwilioVoiceChannel(SignedWebhooks):
+    """Calls out through the real twilio client; checks the voice webhooks' signatures."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        config: TwilioConfig,
+        book: VoiceBook,
+        *,
+        cps: float,
+        from_: str | None,
+        default_language: str,
+        timeout: float = SEND_TIMEOUT_SECONDS,
+    ) -> None:
+        self.config = config
+        self.book = book
+        self.rate_per_second = cps
+        self.from_ = from_
+        self.default_language = default_language
+        self.send_timeout = timeout
+        if config.api_url:
+            self.http: TwilioHttpClient = RebasedHttpClient(config.api_url, timeout=timeout)
+        else:
+            self.http = TwilioHttpClient(timeout=timeout)
+        self.client = Client(config.account_sid, config.auth_token, http_client=self.http)
+        self.validator = RequestValidator(config.auth_token)
+
+    def cost(self, message: Outbound) -> int:
+        """One call is one unit of TWILIO_VOICE_CPS (a reply spoken in a call costs nothing
+        extra, but counting it keeps the pacing code the same for every channel)."""
+        return 1
+
+    def send(self, message: Outbound) -> SendResult:
+        """A reply was already spoken in the call; anything else is a call of its own."""
+        if message.kind in IN_CALL_KINDS:
+            return SendResult(SENT, provider_id=f"spoken-{message.outbox_id}")
+        if not self.from_:
+            return SendResult(FAILED, error="no number to call from: set TWILIO_VOICE_FROM")
+        if not self.config.public_url:
+            # The keypad opt-out ("press 9") must reach us: TwiML given inline has no base URL.
+            return SendResult(FAILED, error="calls out need PUBLIC_URL (the keypad opt-out)")
+        language = self.language_for(message.language)
+        twiml = self.announcement(message.text, language, message.outbox_id)
+        try:
+            call = self.client.calls.create(
+                to=message.address,
+                from_=self.from_,
+                twiml=twiml,
+                machine_detection="DetectMessageEnd",  # speak after a machine's beep: once
+                status_callback=self.config.public_url + STATUS_PATH,
+                status_callback_event=["completed"],
+                timeout=30,
+            )
+        except TwilioRestException as exc:
+            result = send_error(exc.status, exc.code)
+            log.warning("outbox row %s: %s -> %s", message.outbox_id, result.error, result.outcome)
+            return result
+        except (requests.RequestException, TwilioException) as exc:
+            log.warning("outbox row %s: %s, will retry", message.outbox_id, type(exc).__name__)
+            return SendResult("retry", error=f"network: {type(exc).__name__}")
+        return SendResult(SENT, provider_id=call.sid)
+
+    # ---- what a call says ------------------------------------------------------------------
+
+    def language_for(self, language: str | None) -> str:
+        """The language a call speaks: the resident's if Twilio has a voice for it."""
+        if language and self.book.voiced(language):
+            return language
+        return self.default_language
+
+    def announcement(self, text: str, language: str, outbox_id: int) -> str:
+        """TwiML of a call we place: the message, then "press 1 to hear it again, 9 to stop"."""
+        answer = VoiceResponse()
+        self.say(answer, self.book.aloud(text, language) or text, language)
+        gather = answer.gather(
+            input="dtmf",
+            num_digits=1,
+            timeout=GATHER_SECONDS,
+            action=f"{self.config.public_url}{KEYPAD_PATH}?o={outbox_id}",
+        )
+        self.say(gather, self.book.text("voice_call_options", language), language)
+        self.say(answer, self.book.text("voice_goodbye", language), language)
+        return str(answer)
+
+    def say(self, verb: VoiceResponse | Gather, text: str, language: str) -> None:
+        """<Say> in the language's own voice."""
+        voice = self.book.voices.get(language) or self.book.voices[self.default_language]
+        verb.say(text, voice=voice.voice, language=voice.language)
+
+    def spoken(self, reply: Reply, agency: str) -> Spoken:
+        """A reply as it is said: its spoken variant, or its written-only sentences left out."""
+        language = self.language_for(reply.language)
+        text = reply.spoken or self.book.aloud(reply.text, language)
+        return Spoken(text or reply.text, language, reply.choices)
+
+    def keys(self, choices: Sequence[ReplyChoice], language: str) -> list[str]:
+        """Choices as keys to press: "For a safety concern, press 1." (a 1-5 scale: one line)."""
+        if all(c.label == c.key for c in choices):
+            return [self.book.text("voice_press_scale", language)]
+        return [
+            self.book.text("voice_press", language, label=c.label, digit=c.key) for c in choices
+        ]
+
+    def close(self) -> None:
+        if self.http.session is not None:
+            self.http.session.close()
+
+    # ---- recordings, for staff ---------------------------------------------------------------
+
+    def recording_url(self, recording_sid: str) -> str:
+        """Where Twilio serves a recording's audio (WAV: every browser plays it)."""
+        return (
+            f"https://api.twilio.com/2010-04-01/Accounts/{self.config.account_sid}"
+            f"/Recordings/{recording_sid}.wav"
+        )
+
+    def fetch_recording(self, recording_sid: str) -> bytes | None:
+        """The audio, fetched with the account's credentials; None if Twilio has none."""
+        if not _RECORDING_SID.fullmatch(recording_sid):
+            return None
+        try:
+            response = self.http.request(
+                "GET",
+                self.recording_url(recording_sid),
+                auth=(self.config.account_sid, self.config.auth_token),
+            )
+        except (requests.RequestException, TwilioException):
+            log.warning("a recording could not be fetched from Twilio")
+            return None
+        if response.status_code != 200:
+            return None
+        content: Any = response.content
+        return content.encode("latin-1") if isinstance(content, str) else bytes(content)
+
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Delete it at Twilio (erasure, retention); True once it is gone there."""
+        try:
+            self.client.recordings(recording_sid).delete()
+        except TwilioRestException as exc:
+            return exc.status == 404  # already gone
+        except (requests.RequestException, TwilioException):
+            return False
+        return True
+
+
+def channel_for(settings: Settings, book: VoiceBook) -> TwilioVoiceChannel | None:
+    """Calls work wherever SMS is configured (the same account and token)."""
+    config = TwilioConfig.from_settings(settings)
+    if config is None:
+        return None
+    if not settings.twilio_voice_cps > 0:
+        raise ConfigError(
+            f"TWILIO_VOICE_CPS must be above 0 calls a second, not {settings.twilio_voice_cps}"
+        )
+    if not book.voiced(settings.default_language):
+        raise ConfigError(
+            f"flows/voice.yaml has no voice for {settings.default_language}, the first language"
+        )
+    return TwilioVoiceChannel(
+        config,
+        book,
+        cps=settings.twilio_voice_cps,
+        from_=settings.twilio_voice_from,
+        default_language=settings.default_language,
+    )
+
+
+# ---- webhooks -----------------------------------------------------------------------------
+
+bp = Blueprint("twilio_voice", __name__)
+
+
+class SignatureError(PermissionError):
+    """A voice webhook without Twilio's signature: a bare 403."""
+
+
+@bp.errorhandler(SignatureError)
+def _forbidden(_exc: SignatureError) -> ResponseReturnValue:
+    return Response("signature does not match\n", status=403, mimetype="text/plain")
+
+
+@bp.errorhandler(MalformedError)
+def _malformed(exc: MalformedError) -> ResponseReturnValue:
+    return Response(f"{exc}\n", status=400, mimetype="text/plain")
+
+
+def _verified() -> tuple[Runtime, TwilioVoiceChannel]:
+    rt: Runtime = current_app.extensions["townline"]
+    channel = rt.channels[NAME]
+    assert isinstance(channel, TwilioVoiceChannel)
+    if not channel.signed(request):
+        log.warning("rejected a request to %s with a missing or wrong signature", request.path)
+        raise SignatureError
+    return rt, channel
+
+
+def _call_sid(form: Mapping[str, str]) -> str:
+    sid = form.get("CallSid") or ""
+    if not _CALL_SID.fullmatch(sid):
+        raise MalformedError("CallSid is required")
+    return sid
+
+
+def _caller(form: Mapping[str, str], call_sid: str, field: str = "From") -> str:
+    """The caller's number; a withheld one (anonymous) is a contact for this call only."""
+    number = (form.get(field) or "").strip()
+    if len(number) > MAX_ADDRESS or has_unstorable(number):
+        raise MalformedError(f"{field} is not a phone number")
+    if not _PHONE.match(number):
+        return f"anonymous:{call_sid}"
+    return number
+
+
+def _twiml(answer: VoiceResponse) -> ResponseReturnValue:
+    return Response(str(answer), status=200, mimetype="text/xml")
+
+
+@bp.post(INCOMING_PATH)
+def incoming() -> ResponseReturnValue:
+    """A call comes in: not for emergencies first, then the caller's language, or the menu."""
+    rt, channel = _verified()
+    call_sid = _call_sid(request.form)
+    address = _caller(request.form, call_sid)
+    with transaction(rt.db) as session:
+        contact, _created = find_or_add_contact(session, NAME, address, rt.now())
+        known = contact.language if channel.book.voiced(contact.language or "") else None
+        calls.start(
+            session,
+            call_sid=call_sid,
+            contact_id=contact.id,
+            direction=calls.INBOUND,
+            now=rt.now(),
+            language=known,
+        )
+    language = known or channel.default_language
+    answer = VoiceResponse()
+    start = answer.start()
+    start.recording(
+        recording_status_callback=RECORDING_PATH,
+        recording_status_callback_event="completed",
+        track="inbound",  # the caller's words, not ours
+        trim="trim-silence",
+    )
+    agency = rt.settings.agency_for(language)
+    channel.say(answer, channel.book.text("voice_not_emergency", language, agency=agency), language)
+    if known:
+        return _turn(rt, channel, answer, call_sid, address, language, opened=True)
+    others = _language_digits(channel, rt)
+    if others:
+        gather = answer.gather(
+            input="dtmf", num_digits=1, timeout=4, action=LANGUAGE_PATH, action_on_empty_result=True
+        )
+        for digit, lang in others.items():
+            if lang != channel.default_language:
+                channel.say(
+                    gather, channel.book.text("voice_pick_language", lang, digit=digit), lang
+                )
+    answer.redirect(LANGUAGE_PATH)
+    return _twiml(answer)
+
+
+def _language_digits(channel: TwilioVoiceChannel, rt: Runtime) -> dict[str, str]:
+    """Keys for the voiced languages, in the agency's order: 1 is the first, 0 the tenth."""
+    voiced = [lang for lang in rt.catalog.languages if channel.book.voiced(lang)]
+    return {str((i + 1) % 10): lang for i, lang in enumerate(voiced[:10])}
+
+
+@bp.post(LANGUAGE_PATH)
+def language() -> ResponseReturnValue:
+    """The key pressed for a language (none: the first); the conversation opens in it."""
+    rt, channel = _verified()
+    call_sid = _call_sid(request.form)
+    address = _caller(request.form, call_sid)
+    chosen = _language_digits(channel, rt).get((request.form.get("Digits") or "")[:1])
+    lang = chosen or channel.default_language
+    with transaction(rt.db) as session:
+        calls.set_language(session, call_sid, lang)
+    return _turn(rt, channel, VoiceResponse(), call_sid, address, lang, opened=True, hint=lang)
+
+
+@bp.post(TURN_PATH)
+def turn() -> ResponseReturnValue:
+    """What the caller said (speech) or pressed (keys), as one turn of the conversation."""
+    rt, channel = _verified()
+    call_sid = _call_sid(request.form)
+    address = _caller(request.form, call_sid)
+    mode = request.args.get("mode", OPEN)
+    lang = channel.language_for(request.args.get("lang"))
+    said = storable(request.form.get("SpeechResult") or "").strip()
+    pressed = (request.form.get("Digits") or "").strip().rstrip("#")
+    answer = VoiceResponse()
+    if mode == MORE:
+        if pressed == MORE_DIGIT or said:
+            if said:  # they simply went on talking: that is what they want to tell us
+                return _turn(rt, channel, answer, call_sid, address, lang, text=said)
+            _listen(rt, channel, answer, lang, ask=True)
+            return _twiml(answer)
+        channel.say(answer, channel.book.text("voice_goodbye", lang), lang)
+        answer.hangup()
+        return _twiml(answer)
+    text = said or pressed
+    if not text:
+        if mode == OPEN:  # an optional question left unanswered: skip it, as SKIP does
+            text = rt.catalog.keywords["skip"][lang][0]
+        else:
+            channel.say(answer, channel.book.text("voice_no_input", lang), lang)
+            _offer_more(channel, answer, lang)
+            return _twiml(answer)
+    return _turn(rt, channel, answer, call_sid, address, lang, text=text)
+
+
+def _turn(
+    rt: Runtime,
+    channel: TwilioVoiceChannel,
+    answer: VoiceResponse,
+    call_sid: str,
+    address: str,
+    lang: str,
+    *,
+    text: str = "",
+    opened: bool = False,
+    hint: str | None = None,
+) -> ResponseReturnValue:
+    """Run one engine turn, speak its replies, and ask for the next input the right way."""
+    token = request.headers.get("I-Twilio-Idempotency-Token", "")[:60]
+    with transaction(rt.db) as session:
+        number = calls.next_turn(session, call_sid)
+    provider_id = f"{call_sid}:{token or number}"
+    inbound = Inbound(
+        channel=NAME,
+        address=address,
+        text=text,
+        provider_id=provider_id,
+        received_at=rt.now(),
+        language_hint=hint,
+        extra={"command": "start"} if opened else {},
+    )
+    receipt = receive(rt, inbound)
+    with transaction(rt.db) as session:
+        if receipt.message_id is not None:
+            outbox.mark_spoken(session, receipt.message_id, sorted(IN_CALL_KINDS), rt.now())
+        stage = session_stage(session, receipt.contact_id) if receipt.contact_id else None
+    replies = [channel.spoken(r, rt.settings.agency_name) for r in receipt.replies]
+    if replies:
+        lang = replies[-1].language
+    last = replies[-1] if replies else None
+    for reply in replies[:-1] if last and last.choices else replies:
+        channel.say(answer, reply.text, reply.language)
+    if last and last.choices:
+        gather = _gather(answer, channel, lang, CHOICE, num_digits=1)
+        channel.say(gather, last.text, last.language)
+        for line in channel.keys(last.choices, last.language):
+            channel.say(gather, line, last.language)
+        answer.redirect(f"{TURN_PATH}?mode={CHOICE}&lang={lang}")
+    elif stage in ("listening", "prompt"):
+        _listen(rt, channel, answer, lang, ask=not replies)
+    elif stage is not None and stage in ACTIVE:
+        gather = _gather(answer, channel, lang, OPEN)
+        channel.say(gather, channel.book.text("voice_speak", lang), lang)
+        answer.redirect(f"{TURN_PATH}?mode={OPEN}&lang={lang}")
+    else:
+        _offer_more(channel, answer, lang)
+    return _twiml(answer)
+
+
+ACTIVE = frozenset({"listening", "topic", "opening", "step", "prompt", "heard"})
+
+
+def _gather(
+    answer: VoiceResponse,
+    channel: TwilioVoiceChannel,
+    lang: str,
+    mode: str,
+    num_digits: int | None = None,
+) -> Gather:
+    """Keys or speech in the caller's language; the mode tells the next webhook what it was."""
+    voice = channel.book.voices[lang]
+    options: dict[str, Any] = {
+        "input": "dtmf speech",
+        "action": f"{TURN_PATH}?mode={mode}&lang={lang}",
+        "language": voice.speech,
+        "speech_timeout": SPEECH_TIMEOUT,
+        "timeout": GATHER_SECONDS,
+        "finish_on_key": "#",
+        "action_on_empty_result": True,
+    }
+    if num_digits:
+        options["num_digits"] = num_digits
+    return answer.gather(**options)
+
+
+def _listen(
+    rt: Runtime, channel: TwilioVoiceChannel, answer: VoiceResponse, lang: str, *, ask: bool
+) -> None:
+    """The caller's own words, first: speech until they pause or press pound."""
+    gather = _gather(answer, channel, lang, OPEN)
+    if ask:
+        agency = rt.settings.agency_for(lang)
+        opening = rt.catalog.voice.variant("ask_opening", lang, agency=agency)
+        channel.say(
+            gather, opening or channel.book.aloud(rt.catalog.text("ask_opening", lang), lang), lang
+        )
+    channel.say(gather, channel.book.text("voice_speak", lang), lang)
+    answer.redirect(f"{TURN_PATH}?mode={LISTEN}&lang={lang}")
+
+
+def _offer_more(channel: TwilioVoiceChannel, answer: VoiceResponse, lang: str) -> None:
+    """The conversation is over: press 1 (or just speak) to say more, else goodbye."""
+    gather = _gather(answer, channel, lang, MORE, num_digits=1)
+    channel.say(gather, channel.book.text("voice_more", lang), lang)
+    answer.hangup()
+
+
+@bp.post(RECORDING_PATH)
+def recording() -> ResponseReturnValue:
+    """Twilio's recording of the caller's side, ready once the call ends."""
+    rt, _channel = _verified()
+    call_sid = _call_sid(request.form)
+    sid = request.form.get("RecordingSid") or ""
+    if not _RECORDING_SID.fullmatch(sid):
+        raise MalformedError("RecordingSid is required")
+    url = storable(request.form.get("RecordingUrl") or "")[:500]
+    try:
+        seconds = bounded_int(request.form.get("RecordingDuration") or "0", "duration", 0, 86_400)
+    except UnacceptableError as exc:
+        raise MalformedError("RecordingDuration must be a number of seconds") from exc
+    if (request.form.get("RecordingStatus") or "completed") != "completed":
+        return Response("", status=200)
+    with transaction(rt.db) as session:
+        if not calls.set_recording(session, call_sid, sid=sid, url=url, seconds=seconds):
+            log.info("a recording for an unknown call was ignored")
+    return Response("", status=200)
+
+
+@bp.post(STATUS_PATH)
+def status() -> ResponseReturnValue:
+    """How a call we placed ended: answered (by a person or a machine), or tried again later."""
+    rt, _channel = _verified()
+    call_sid = _call_sid(request.form)
+    raw = (request.form.get("CallStatus") or "").lower()
+    if not raw:
+        raise MalformedError("CallStatus is required")
+    answered_by = (request.form.get("AnsweredBy") or "")[:32] or None
+    with transaction(rt.db) as session:
+        calls.set_status(session, call_sid, raw, answered_by)
+        if raw == "completed":
+            outbox.record_delivery(session, channel=NAME, provider_id=call_sid, status="delivered")
+        elif raw in UNANSWERED:
+            outbox.call_again(
+                session,
+                channel=NAME,
+                provider_id=call_sid,
+                error=f"call {raw}",
+                attempts=CALL_ATTEMPTS,
+                at=rt.now() + _minutes(RETRY_MINUTES),
+            )
+    return Response("", status=200)
+
+
+def _minutes(n: int) -> Any:
+    from datetime import timedelta
+
+    return timedelta(minutes=n)
+
+
+@bp.post(KEYPAD_PATH)
+def keypad() -> ResponseReturnValue:
+    """A key on a call we placed: 9 stops calls and texts (both: FCC rule), 1 repeats."""
+    rt, channel = _verified()
+    call_sid = _call_sid(request.form)
+    address = _caller(request.form, call_sid, field="To")
+    pressed = (request.form.get("Digits") or "")[:1]
+    with transaction(rt.db) as session:
+        row = outbox.by_provider_id(session, NAME, call_sid)
+        text, lang = (row.text, row.language) if row else ("", None)
+    lang = channel.language_for(lang)
+    answer = VoiceResponse()
+    if pressed == STOP_DIGIT:
+        receive(
+            rt,
+            Inbound(
+                channel=NAME,
+                address=address,
+                provider_id=f"{call_sid}:stop",
+                received_at=rt.now(),
+                opt_out="STOP",
+            ),
+        )
+        agency = rt.settings.agency_for(lang)
+        channel.say(answer, channel.book.text("voice_stopped", lang, agency=agency), lang)
+        answer.hangup()
+        return _twiml(answer)
+    if pressed == REPEAT_DIGIT and text and row is not None and row.id is not None:
+        channel.say(answer, channel.book.aloud(text, lang) or text, lang)
+        gather = answer.gather(
+            input="dtmf", num_digits=1, timeout=GATHER_SECONDS, action=f"{KEYPAD_PATH}?o={row.id}"
+        )
+        channel.say(gather, channel.book.text("voice_call_options", lang), lang)
+    channel.say(answer, channel.book.text("voice_goodbye", lang), lang)
+    answer.hangup()
+    return _twiml(answer)

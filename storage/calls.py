@@ -1,0 +1,213 @@
+"""SQL for phone calls: a row per call, its turn counter, its recording, and who else the
+number is (a phone number texts and calls: one opt-out covers both, as US law requires)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import insert, update
+from sqlmodel import Session, col, select
+
+from storage.db import is_postgres
+from storage.models import Contact, Message, VoiceCall
+
+VOICE = "voice"
+SMS = "sms"
+# Channels whose address is a phone number: a STOP on one is a STOP on the other.
+PHONE_CHANNELS = (SMS, VOICE)
+INBOUND, OUTBOUND = "inbound", "outbound"
+
+
+def start(
+    session: Session,
+    *,
+    call_sid: str,
+    contact_id: int | None,
+    direction: str,
+    now: datetime,
+    language: str | None = None,
+    outbox_id: int | None = None,
+) -> VoiceCall:
+    """The call's row, made on its first webhook; a redelivered webhook finds the same row."""
+    row = by_sid(session, call_sid)
+    if row is not None:
+        return row
+    values = {
+        "call_sid": call_sid,
+        "contact_id": contact_id,
+        "direction": direction,
+        "language": language,
+        "outbox_id": outbox_id,
+        "turns": 0,
+        "started_at": now,
+    }
+    stmt = insert(VoiceCall).values(**values)
+    if is_postgres(session.get_bind()):
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(VoiceCall).values(**values).on_conflict_do_nothing()
+    else:
+        stmt = stmt.prefix_with("OR IGNORE")
+    session.execute(stmt)
+    found = by_sid(session, call_sid)
+    assert found is not None
+    return found
+
+
+def by_sid(session: Session, call_sid: str) -> VoiceCall | None:
+    return session.exec(select(VoiceCall).where(col(VoiceCall.call_sid) == call_sid)).first()
+
+
+def by_id(session: Session, call_id: int) -> VoiceCall | None:
+    return session.get(VoiceCall, call_id)
+
+
+def next_turn(session: Session, call_sid: str) -> int:
+    """The next turn's number: the provider id `CallSid:turn` makes a redelivery a duplicate."""
+    result = session.execute(
+        update(VoiceCall)
+        .where(col(VoiceCall.call_sid) == call_sid)
+        .values(turns=col(VoiceCall.turns) + 1)
+        .returning(VoiceCall.turns)
+    ).first()
+    return int(result[0]) if result else 1
+
+
+def set_language(session: Session, call_sid: str, language: str) -> None:
+    session.execute(
+        update(VoiceCall).where(col(VoiceCall.call_sid) == call_sid).values(language=language)
+    )
+
+
+def set_status(
+    session: Session, call_sid: str, status: str, answered_by: str | None = None
+) -> VoiceCall | None:
+    """Twilio's last word on the call (completed, busy, no-answer …) and who picked up."""
+    values: dict[str, str] = {"status": status}
+    if answered_by:
+        values["answered_by"] = answered_by
+    session.execute(update(VoiceCall).where(col(VoiceCall.call_sid) == call_sid).values(**values))
+    return by_sid(session, call_sid)
+
+
+def set_recording(
+    session: Session, call_sid: str, *, sid: str, url: str, seconds: int | None
+) -> bool:
+    """Keep the call's recording; False when the call is unknown or its words were erased."""
+    row = by_sid(session, call_sid)
+    if row is None or row.contact_id is None:
+        return False
+    contact = session.get(Contact, row.contact_id)
+    if contact is not None and contact.erased_at is not None:
+        # The resident asked for their data to go while the call was being recorded.
+        row.recording_delete_sid = sid
+    else:
+        row.recording_sid, row.recording_url, row.recording_seconds = sid, url, seconds
+    session.add(row)
+    return True
+
+
+def recordings_for_messages(session: Session, message_ids: Iterable[int]) -> dict[int, VoiceCall]:
+    """The recorded call each voice message belongs to, by message id (only calls recorded)."""
+    ids = list(message_ids)
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(Message.id, Message.provider_id).where(
+            col(Message.id).in_(ids), col(Message.channel) == VOICE
+        )
+    ).all()
+    by_call: dict[str, list[int]] = {}
+    for message_id, provider_id in rows:
+        if provider_id and message_id is not None:
+            by_call.setdefault(provider_id.split(":", 1)[0], []).append(message_id)
+    if not by_call:
+        return {}
+    calls = session.exec(
+        select(VoiceCall).where(
+            col(VoiceCall.call_sid).in_(list(by_call)), col(VoiceCall.recording_sid).is_not(None)
+        )
+    ).all()
+    return {m: call for call in calls for m in by_call[call.call_sid]}
+
+
+def forget_recordings(session: Session, contact_ids: Sequence[int]) -> int:
+    """Erasure: recordings leave the dashboard now, and Twilio at the worker's next run."""
+    calls = session.exec(
+        select(VoiceCall).where(
+            col(VoiceCall.contact_id).in_(list(contact_ids)),
+            col(VoiceCall.recording_sid).is_not(None),
+        )
+    ).all()
+    return _forget(session, calls)
+
+
+def forget_recordings_before(session: Session, cutoff: datetime) -> int:
+    """Retention: recordings of calls older than the cutoff, as words are blanked."""
+    calls = session.exec(
+        select(VoiceCall).where(
+            col(VoiceCall.started_at) < cutoff, col(VoiceCall.recording_sid).is_not(None)
+        )
+    ).all()
+    return _forget(session, calls)
+
+
+def _forget(session: Session, calls: Sequence[VoiceCall]) -> int:
+    for call in calls:
+        call.recording_delete_sid = call.recording_sid
+        call.recording_sid = call.recording_url = None
+        call.recording_seconds = None
+        session.add(call)
+    return len(calls)
+
+
+def recordings_to_delete(session: Session, limit: int = 50) -> list[tuple[int, str]]:
+    """(call id, recording SID) still to delete at Twilio."""
+    rows = session.exec(
+        select(VoiceCall.id, VoiceCall.recording_delete_sid)
+        .where(col(VoiceCall.recording_delete_sid).is_not(None))
+        .limit(limit)
+    ).all()
+    return [(int(i), str(s)) for i, s in rows if i is not None and s]
+
+
+def recording_deleted(session: Session, call_id: int) -> None:
+    session.execute(
+        update(VoiceCall).where(col(VoiceCall.id) == call_id).values(recording_delete_sid=None)
+    )
+
+
+def phone_twins(session: Session, contact: Contact) -> list[Contact]:
+    """The same phone number on the other phone channel (SMS for a caller, voice for a texter)."""
+    if contact.channel not in PHONE_CHANNELS:
+        return []
+    others = [c for c in PHONE_CHANNELS if c != contact.channel]
+    return list(
+        session.exec(
+            select(Contact).where(
+                col(Contact.channel).in_(others),
+                col(Contact.address) == contact.address,
+                col(Contact.erased_at).is_(None),
+            )
+        ).all()
+    )
+
+
+def opt_out_twins(session: Session, contact: Contact, now: datetime) -> int:
+    """A STOP by text stops calls to that number, and one by keypad stops texts (FCC rule
+    since April 2026): the number's other phone contact opts out too, its queue cancelled."""
+    from storage import outbox
+    from storage.conversations import update_contact
+
+    twins = [t for t in phone_twins(session, contact) if t.opted_out_at is None]
+    for twin in twins:
+        assert twin.id is not None
+        update_contact(session, twin.id, opted_out_at=now)
+        outbox.cancel_pending_for(session, twin.id, "opted out", ())
+    return len(twins)
+
+
+def twin_opted_out(session: Session, contact: Contact) -> bool:
+    """Whether the number said STOP on its other phone channel (a new caller inherits it)."""
+    return any(t.opted_out_at is not None for t in phone_twins(session, contact))
