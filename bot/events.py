@@ -92,6 +92,7 @@ class Reply:
     language: str
     choices: tuple[ReplyChoice, ...] = ()
     spoken: str | None = None  # how a call says it, where the flows give a spoken variant
+    safety: bool = False  # who to call in danger: a call says it and nothing else that turn
 
 
 @dataclass(frozen=True)

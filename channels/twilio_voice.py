@@ -78,6 +78,7 @@ class Spoken:
     text: str
     language: str
     choices: tuple[ReplyChoice, ...] = ()
+    safety: bool = False
 
 
 class TwilioVoiceChannel(SignedWebhooks):
@@ -174,14 +175,15 @@ class TwilioVoiceChannel(SignedWebhooks):
         """A reply as it is said: its spoken variant, or its written-only sentences left out."""
         language = self.language_for(reply.language)
         text = reply.spoken or self.book.aloud(reply.text, language)
-        return Spoken(text or reply.text, language, reply.choices)
+        return Spoken(text or reply.text, language, reply.choices, reply.safety)
 
     def keys(self, choices: Sequence[ReplyChoice], language: str) -> list[str]:
         """Choices as keys to press: "For a safety concern, press 1." (a 1-5 scale: one line)."""
         if all(c.label == c.key for c in choices):
             return [self.book.text("voice_press_scale", language)]
         return [
-            self.book.text("voice_press", language, label=c.label, digit=c.key) for c in choices
+            self.book.text("voice_press", language, label=_in_sentence(c.label), digit=c.key)
+            for c in choices
         ]
 
     def close(self) -> None:
@@ -224,6 +226,14 @@ class TwilioVoiceChannel(SignedWebhooks):
         except (requests.RequestException, TwilioException):
             return False
         return True
+
+
+def _in_sentence(label: str) -> str:
+    """A menu label read inside a sentence: "For a safety concern", not "For A safety …"."""
+    first = label.split(" ", 1)[0]
+    if first[:1].isupper() and (len(first) == 1 or first[1:].islower()):  # not "LPR"
+        return label[:1].lower() + label[1:]
+    return label
 
 
 def channel_for(settings: Settings, book: VoiceBook) -> TwilioVoiceChannel | None:
@@ -424,6 +434,13 @@ def _turn(
             outbox.mark_spoken(session, receipt.message_id, sorted(IN_CALL_KINDS), rt.now())
         stage = session_stage(session, receipt.contact_id) if receipt.contact_id else None
     replies = [channel.spoken(r, rt.settings.agency_name) for r in receipt.replies]
+    if any(r.safety for r in replies):
+        # Who to call, first and alone; then only the way to go on when they are safe.
+        for reply in (r for r in replies if r.safety):
+            channel.say(answer, reply.text, reply.language)
+        answer.pause(length=1)
+        _offer_more(channel, answer, lang)
+        return _twiml(answer)
     if replies:
         lang = replies[-1].language
     last = replies[-1] if replies else None
@@ -476,7 +493,7 @@ def _listen(
     rt: Runtime, channel: TwilioVoiceChannel, answer: VoiceResponse, lang: str, *, ask: bool
 ) -> None:
     """The caller's own words, first: speech until they pause or press pound."""
-    gather = _gather(answer, channel, lang, OPEN)
+    gather = _gather(answer, channel, lang, LISTEN)
     if ask:
         agency = rt.settings.agency_for(lang)
         opening = rt.catalog.voice.variant("ask_opening", lang, agency=agency)

@@ -109,7 +109,8 @@ class Call:
         return self._post(twilio_voice.INCOMING_PATH, {"CallStatus": "ringing"}, "(calls)")
 
     def _action(self) -> str:
-        assert self.last is not None and self.last.gather is not None, "nothing is listening"
+        assert self.last is not None
+        assert self.last.gather is not None, "nothing is listening"
         return self.last.gather["action"]
 
     def press(self, digits: str) -> Twiml:

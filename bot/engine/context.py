@@ -42,6 +42,7 @@ IDLE, LISTENING, TOPIC, OPENING, STEP, DONE, PROMPT, HEARD = (
 ACTIVE_STAGES = {LISTENING, TOPIC, OPENING, STEP, PROMPT, HEARD}
 WORDY = 3  # an unexpected answer with this many words is kept as a response, not discarded
 # Messages that already say the line is not for emergencies: after one, the note is not added.
+SAFETY_MESSAGES = frozenset({"emergency", "crisis", "violence"})
 SAYS_NOT_FOR_EMERGENCIES = frozenset(
     {"welcome", "partner_welcome", "help", "started", "emergency", "crisis", "violence"}
 )
@@ -185,7 +186,7 @@ class Context:
         note = self.msg("not_emergency_note", first.language)
         # Before a list of choices (which ends the text), after anything else.
         text = f"{note} {first.text}" if first.choices else f"{first.text} {note}"
-        self.events[index] = Reply(text, first.language, first.choices, first.spoken)
+        self.events[index] = Reply(text, first.language, first.choices, first.spoken, first.safety)
         self.state["warned"] = True
 
     def agency(self, language: str | None = None) -> str:
@@ -231,7 +232,8 @@ class Context:
             more = self.msg("help_contact", contact=self.world.contact)
             text = f"{text} {more}"
             spoken = f"{spoken} {more}" if spoken else None
-        self.events.append(Reply(text, self.lang, choices, spoken))
+        safety = message_id in SAFETY_MESSAGES
+        self.events.append(Reply(text, self.lang, choices, spoken, safety))
 
     def spoken(self, key: str, language: str | None = None, **values: str) -> str | None:
         """The flows' spoken variant of a message or flow text (`flow.step`), if any: a call
