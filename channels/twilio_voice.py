@@ -34,12 +34,12 @@ from bot.conversation import receive
 from bot.events import Inbound, Reply, ReplyChoice
 from bot.guard import UnacceptableError, bounded_int, has_unstorable, storable
 from bot.runtime import Runtime
-from channels.base import FAILED, SENT, Outbound, SendResult
+from channels.base import FAILED, SENT, UNREACHABLE, Outbound, SendResult
 from channels.twilio_config import SignedWebhooks, TwilioConfig
 from channels.twilio_sms import MalformedError, RebasedHttpClient, send_error
 from flows.voice import VoiceBook
 from storage import calls, outbox
-from storage.conversations import find_or_add_contact, session_stage
+from storage.conversations import find_or_add_contact, session_stage, update_contact
 from storage.db import transaction
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,13 @@ IN_CALL_KINDS = frozenset({"reply", "opt_out", "help", "ack", "link"})
 CALL_ATTEMPTS = 3
 RETRY_MINUTES = 60
 UNANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
+# What a resident consented to hear by call: what was done about their concern (they pressed
+# 1 for a follow-up) and the meetings they asked to be reminded of. Anything else queued for a
+# caller (a broadcast to every resident, a listening prompt) is not a call they agreed to.
+CALL_KINDS = frozenset({"follow_up", "reminder"})
+# Twilio's answers to a call create that mean the number can't be called (besides SMS's own):
+# 21217 phone number does not appear to be valid, 21214 'To' phone number cannot be reached.
+CALL_ERROR_OUTCOMES = {21217: UNREACHABLE, 21214: UNREACHABLE}
 STOP_DIGIT, REPEAT_DIGIT, MORE_DIGIT = "9", "1", "1"
 _CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}|[A-Za-z0-9_-]{1,64}")
 _RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
@@ -118,6 +125,11 @@ class TwilioVoiceChannel(SignedWebhooks):
         """A reply was already spoken in the call; anything else is a call of its own."""
         if message.kind in IN_CALL_KINDS:
             return SendResult(SENT, provider_id=f"spoken-{message.outbox_id}")
+        if message.kind not in CALL_KINDS:
+            return SendResult(FAILED, error=f"no consent to a call for a {message.kind}")
+        if not _PHONE.match(message.address):
+            # A withheld number ("anonymous:CA…") is a contact for its own call only.
+            return SendResult(UNREACHABLE, error="no number to call: it was withheld")
         if not self.from_:
             return SendResult(FAILED, error="no number to call from: set TWILIO_VOICE_FROM")
         if not self.config.public_url:
@@ -137,6 +149,8 @@ class TwilioVoiceChannel(SignedWebhooks):
             )
         except TwilioRestException as exc:
             result = send_error(exc.status, exc.code)
+            if (outcome := CALL_ERROR_OUTCOMES.get(exc.code or 0)) is not None:
+                result = SendResult(outcome, error=result.error)
             log.warning("outbox row %s: %s -> %s", message.outbox_id, result.error, result.outcome)
             return result
         except (requests.RequestException, TwilioException) as exc:
@@ -315,7 +329,11 @@ def incoming() -> ResponseReturnValue:
     call_sid = _call_sid(request.form)
     address = _caller(request.form, call_sid)
     with transaction(rt.db) as session:
-        contact, _created = find_or_add_contact(session, NAME, address, rt.now())
+        contact, created = find_or_add_contact(session, NAME, address, rt.now())
+        if created and calls.twin_opted_out(session, contact):
+            # The number texted STOP: it stays stopped for calls too, until START.
+            assert contact.id is not None
+            update_contact(session, contact.id, opted_out_at=rt.now())
         known = contact.language if channel.book.voiced(contact.language or "") else None
         calls.start(
             session,
@@ -426,7 +444,7 @@ def _turn(
         provider_id=provider_id,
         received_at=rt.now(),
         language_hint=hint,
-        extra={"command": "start"} if opened else {},
+        extra={"command": "start", "keeps_opt_out": True} if opened else {},
     )
     receipt = receive(rt, inbound)
     with transaction(rt.db) as session:
@@ -537,11 +555,22 @@ def status() -> ResponseReturnValue:
     """How a call we placed ended: answered (by a person or a machine), or tried again later."""
     rt, _channel = _verified()
     call_sid = _call_sid(request.form)
-    raw = (request.form.get("CallStatus") or "").lower()
+    raw = storable(request.form.get("CallStatus") or "").lower()[:24]  # as the table holds it
     if not raw:
         raise MalformedError("CallStatus is required")
-    answered_by = (request.form.get("AnsweredBy") or "")[:32] or None
+    answered_by = storable(request.form.get("AnsweredBy") or "")[:32] or None
     with transaction(rt.db) as session:
+        placed = outbox.by_provider_id(session, NAME, call_sid)
+        if placed is not None:  # the call's own row, so who answered it is kept
+            calls.start(
+                session,
+                call_sid=call_sid,
+                contact_id=placed.contact_id,
+                direction=calls.OUTBOUND,
+                now=rt.now(),
+                language=placed.language,
+                outbox_id=placed.id,
+            )
         calls.set_status(session, call_sid, raw, answered_by)
         if raw == "completed":
             outbox.record_delivery(session, channel=NAME, provider_id=call_sid, status="delivered")

@@ -24,6 +24,7 @@ import yaml
 Value = str | tuple[str, ...]
 
 SOURCE = "en"
+NOT_TRANSLATED_HERE = frozenset({"voice.yaml"})
 NOT_LANGUAGES = frozenset({"any", "over_budget"})
 _LANGUAGE_KEY = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z]{2,8})?$")
 
@@ -58,7 +59,9 @@ class Unit:
 
 def flow_files(directory: Path) -> list[Path]:
     """The flow files that hold translatable text, in a stable order."""
-    return sorted(directory.glob("*.yaml")) + sorted((directory / "topics").glob("*.yaml"))
+    # voice.yaml's words are written per voiced language, not yet through the .po round trip.
+    own = sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_TRANSLATED_HERE)
+    return own + sorted((directory / "topics").glob("*.yaml"))
 
 
 def units(directory: Path) -> Iterator[Unit]:
@@ -81,8 +84,14 @@ def _construct(node: yaml.Node) -> object:
 
 
 def _is_unit(node: yaml.MappingNode) -> bool:
+    """Text or a word list per language; a mapping per language (voice.yaml's `voices`: the
+    voice, its codes) is settings, not words to translate."""
     keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
-    return SOURCE in keys and all(key in NOT_LANGUAGES or _LANGUAGE_KEY.match(key) for key in keys)
+    return (
+        SOURCE in keys
+        and all(key in NOT_LANGUAGES or _LANGUAGE_KEY.match(key) for key in keys)
+        and not any(isinstance(value, yaml.MappingNode) for _, value in node.value)
+    )
 
 
 def _walk(

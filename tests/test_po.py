@@ -73,6 +73,7 @@ def test_one_po_file_per_flow_file_with_ids_comments_and_budgets(
     flow_names = sorted(
         p.relative_to(flows).with_suffix(".po").as_posix()
         for p in [*flows.glob("*.yaml"), *flows.glob("topics/*.yaml")]
+        if p.name != "voice.yaml"  # spoken words: not in the .po round trip yet
     )
     assert names == flow_names
     po, entry = _entry(out, "messages.po", "messages.welcome")

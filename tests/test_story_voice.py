@@ -152,6 +152,23 @@ def test_stop_said_on_a_call_stops_texts_to_that_number_too(line: SmsLine) -> No
     assert line.contact(CALLER).opted_out_at is not None  # the SMS contact of the number
 
 
+def test_calling_back_after_stop_does_not_restart_anything_until_start(line: SmsLine) -> None:
+    line.phone(CALLER).text("hello")
+    call = Call(line, CALLER)
+    call.ring()
+    call.silence()
+    call.speak("stop")
+    again = Call(line, CALLER)
+    answer = again.ring()
+    assert "won't get more messages" in answer.said
+    assert voice_contact(line).opted_out_at is not None  # calling is not consenting again
+    answer = again.speak("start")
+    assert voice_contact(line).opted_out_at is None
+    assert line.contact(CALLER).opted_out_at is not None  # texts stay stopped: START by text
+    again.speak("I want to say the crossing guard on Oak is wonderful")
+    assert any("crossing guard" in r.text for r in responses(line))
+
+
 def test_a_withheld_number_is_a_caller_of_its_own(line: SmsLine) -> None:
     for _ in range(2):
         call = Call(line, "anonymous")

@@ -70,6 +70,12 @@ def opened(ctx: Context) -> Turn:
     languages.choose(ctx, allow_detection=False, command="start")
     if payload and not linking_now and partners.PAYLOAD_PREFIX not in payload:
         ctx.say("link_invalid")
+    if ctx.contact.opted_out and ctx.inbound.extra.get("keeps_opt_out"):
+        # Opening a chat is asking to hear from us again; calling the line is not. A caller
+        # who said STOP is reminded how to come back, and stays stopped until they do.
+        ctx.say("stopped")
+        ctx.state = {"stage": IDLE}
+        return ctx.finish()
     if ctx.contact.opted_out:
         ctx.events.append(SetOptOut(False))
         ctx.say("started")
