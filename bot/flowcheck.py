@@ -5,16 +5,24 @@ a menu with its topics, the help text with the agency's contact. English must fi
 segments and every other language in 3, unless the message says why it needs more
 (`over_budget: "..."` beside its texts in messages.yaml). The report ends with what a typical
 conversation costs in each language.
+
+A call speaks the same texts (see flows/voice.yaml): a text's spoken variant when it has one,
+else the text with its written-only sentences ("Reply with a number") left out. Each voiced
+language is checked for texts that lose a sentence aloud (a warning, naming the sentence, so a
+writer can add a variant), texts with nothing left to say or with a link still in them (errors),
+and variants that belong to no text (a warning: a typo).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import difflib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from bot.keywords import key as keyword_key
 from bot.segments import SegmentInfo, count_segments, gsm7_replacement
 from flows.catalog import Catalog, Flow, Step, fill, step_text
+from flows.voice import URL, split_sentences, written_only
 
 BUDGETS = {"en": 2}  # segments; English has no excuse to cost more than two
 DEFAULT_BUDGET = 3
@@ -30,6 +38,7 @@ TYPICAL_FLOW = "safety"  # a typical conversation: a concern, then its questions
 # Keyword groups that may share a word: "no thanks" skips an optional question and answers no
 # to a yes-or-no one; no question is both.
 MAY_SHARE = frozenset({frozenset({"skip", "no"})})
+QUOTED_CHARS = 60  # a dropped sentence is quoted up to this long: enough to find it
 
 
 @dataclass
@@ -41,6 +50,7 @@ class Findings:
     warnings: int = 0
     typical: dict[str, int] = field(default_factory=dict)  # segments per language
     totals: dict[str, int] = field(default_factory=dict)  # every text once, per language
+    voices: dict[str, str] = field(default_factory=dict)  # the voice of each voiced language
 
 
 def _menu(catalog: Catalog, lang: str) -> list[str]:
@@ -126,6 +136,7 @@ def lint(catalog: Catalog) -> Findings:
     for problem in keyword_collisions(catalog):
         findings.errors += 1
         findings.report.append(f"ERROR: {problem}")
+    lint_voice(catalog, findings)
     totals = ", ".join(f"{lang} {n}" for lang, n in findings.totals.items())
     findings.report.append(f"every message once, segments: {totals}")
     if TYPICAL_FLOW in {f.id for f in catalog.flows}:
@@ -169,3 +180,106 @@ def keyword_collisions(catalog: Catalog) -> list[str]:
         if len(langs - {"any"}) > 1:
             problems.append(f"language word {word!r} names {', '.join(sorted(langs))}")
     return problems
+
+
+# ---- calls ---------------------------------------------------------------------------------
+
+
+def spoken_texts(catalog: Catalog) -> dict[str, Mapping[str, str]]:
+    """Every text a call may say from the flows, by the key its spoken variant goes under:
+    the message id, or `flow.step` / `flow.end` / `flow.end_declined` for a flow's own texts.
+    A step that refers to a shared message is spoken under the message's id."""
+    keys: dict[str, Mapping[str, str]] = dict(catalog.messages)
+    for flow in catalog.flows:
+        for step in flow.steps:
+            if step.text and "ref" not in step.text:
+                keys[f"{flow.id}.{step.id}"] = step.text
+        keys[f"{flow.id}.end"] = flow.end
+        if flow.end_declined:
+            keys[f"{flow.id}.end_declined"] = flow.end_declined
+    return keys
+
+
+def _quoted(sentences: list[str]) -> str:
+    def cut(s: str) -> str:
+        return s if len(s) <= QUOTED_CHARS else s[: QUOTED_CHARS - 1].rstrip() + "\u2026"
+
+    return " + ".join(f'"{cut(s)}"' for s in sentences)
+
+
+def spoken_problem(catalog: Catalog, key: str, text: str, language: str) -> tuple[str, str] | None:
+    """("ERROR" or "WARNING", why) when a text does not read well aloud in a voiced language."""
+    book = catalog.voice
+    variant = book.spoken.get(key, {}).get(language)
+    if variant is not None:
+        if found := URL.search(variant):
+            return "ERROR", f"spoken variant still says a link ({found.group(0)!r})"
+        return None
+    phrases = book.written.get(language, ())
+    dropped = [s for s in split_sentences(text) if written_only(s, phrases)]
+    said = book.aloud(text, language)
+    if not said:  # the call then reads the written text as it is: "reply", links and all
+        return (
+            "ERROR",
+            f"nothing left aloud: {_quoted(dropped)} is written-only; add a spoken variant",
+        )
+    if found := URL.search(said):
+        return "ERROR", f"spoken form still says a link ({found.group(0)!r}); add a spoken variant"
+    if dropped:
+        return "WARNING", f"aloud drops {_quoted(dropped)} (no spoken variant)"
+    return None
+
+
+def _stray_variant(catalog: Catalog, key: str, known: Mapping[str, object]) -> str:
+    """Why a spoken variant's key is no text's: a step that speaks a shared message, or a typo."""
+    flow_id, _, step_id = key.partition(".")
+    for flow in catalog.flows:
+        if flow.id == flow_id:
+            for step in flow.steps:
+                if step.id == step_id and "ref" in step.text:
+                    ref = step.text["ref"]
+                    return f"never said: this step speaks message {ref}; put the variant there"
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"is no message id or flow text (flow.step, flow.end){hint}"
+
+
+def lint_voice(catalog: Catalog, findings: Findings) -> None:
+    """What a call would say of every text, in every voiced language (see flows/voice.yaml)."""
+    book = catalog.voice
+    voiced = [lang for lang in catalog.languages if book.voiced(lang)]
+    silent = [lang for lang in catalog.languages if lang not in voiced]
+    findings.voices = {lang: book.voices[lang].voice for lang in voiced}
+    first = catalog.languages[0]
+    line = "calls: " + (
+        ", ".join(f"{lang} {voice}" for lang, voice in findings.voices.items())
+        or "no configured language has a voice"
+    )
+    if silent and voiced:
+        line += f"; not offered on calls: {', '.join(silent)}"
+        line += f" (callers hear {first})" if first in voiced else ""
+    findings.report.append(line)
+    if first not in voiced:  # the voice channel refuses to start without it
+        findings.warnings += 1
+        findings.report.append(
+            f"WARNING: {first}, the first language, has no voice in voice.yaml:"
+            " with Twilio set up, the line will not start"
+        )
+    texts = spoken_texts(catalog)
+    for key, by_lang in texts.items():
+        for lang in voiced:
+            problem = spoken_problem(catalog, key, by_lang[lang], lang)
+            if problem is None:
+                continue
+            level, why = problem
+            if level == "ERROR":
+                findings.errors += 1
+            else:
+                findings.warnings += 1
+            findings.report.append(f"{'spoken.' + key:<32} {lang:<3} {level}: {why}")
+    for key in book.spoken:
+        if key not in texts:
+            findings.warnings += 1
+            langs = ",".join(book.spoken[key]) or "-"
+            why = _stray_variant(catalog, key, texts)
+            findings.report.append(f"{'spoken.' + key:<32} {langs:<3} WARNING: {why}")
