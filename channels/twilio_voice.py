@@ -18,6 +18,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -185,7 +186,7 @@ class TwilioVoiceChannel(SignedWebhooks):
         voice = self.book.voices.get(language) or self.book.voices[self.default_language]
         verb.say(text, voice=voice.voice, language=voice.language)
 
-    def spoken(self, reply: Reply, agency: str) -> Spoken:
+    def spoken(self, reply: Reply) -> Spoken:
         """A reply as it is said: its spoken variant, or its written-only sentences left out."""
         language = self.language_for(reply.language)
         text = reply.spoken or self.book.aloud(reply.text, language)
@@ -451,7 +452,7 @@ def _turn(
         if receipt.message_id is not None:
             outbox.mark_spoken(session, receipt.message_id, sorted(IN_CALL_KINDS), rt.now())
         stage = session_stage(session, receipt.contact_id) if receipt.contact_id else None
-    replies = [channel.spoken(r, rt.settings.agency_name) for r in receipt.replies]
+    replies = [channel.spoken(r) for r in receipt.replies]
     if any(r.safety for r in replies):
         # Who to call, first and alone; then only the way to go on when they are safe.
         for reply in (r for r in replies if r.safety):
@@ -581,15 +582,9 @@ def status() -> ResponseReturnValue:
                 provider_id=call_sid,
                 error=f"call {raw}",
                 attempts=CALL_ATTEMPTS,
-                at=rt.now() + _minutes(RETRY_MINUTES),
+                at=rt.now() + timedelta(minutes=RETRY_MINUTES),
             )
     return Response("", status=200)
-
-
-def _minutes(n: int) -> Any:
-    from datetime import timedelta
-
-    return timedelta(minutes=n)
 
 
 @bp.post(KEYPAD_PATH)

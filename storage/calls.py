@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from storage.db import is_postgres
+from storage.db import dialect_insert
 from storage.models import Contact, Message, VoiceCall
 
 VOICE = "voice"
@@ -42,13 +42,7 @@ def start(
         "turns": 0,
         "started_at": now,
     }
-    stmt = insert(VoiceCall).values(**values)
-    if is_postgres(session.get_bind()):
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt = pg_insert(VoiceCall).values(**values).on_conflict_do_nothing()
-    else:
-        stmt = stmt.prefix_with("OR IGNORE")
+    stmt = dialect_insert(session, VoiceCall).values(**values).on_conflict_do_nothing()
     session.execute(stmt)
     found = by_sid(session, call_sid)
     assert found is not None
