@@ -138,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
         partners,
         privacy,
         public,
+        recordings,
         simulator,
         staff,
     )
@@ -158,6 +159,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(partner_view.bp)
     app.register_blueprint(partners.bp)
     app.register_blueprint(privacy.bp)
+    app.register_blueprint(recordings.bp)  # calls' recordings, for staff, through this site
     app.register_blueprint(api.bp)
     app.register_blueprint(api_meetings.bp)
     for api_bp in (api.bp, api_meetings.bp):

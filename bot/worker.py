@@ -64,6 +64,9 @@ INBOUND_LOOK_SECONDS = 0.05
 # message waiting out a retry).
 INBOUND_IDLE_SECONDS = 1.0
 SCHEDULE_SECONDS = 5.0
+# Recordings erased or past retention are deleted at Twilio this often (gone from the
+# dashboard already; a failed delete is tried again on the next run).
+RECORDINGS_SECONDS = 60.0
 BATCH_SECONDS = 1.0  # claim about a second's worth of sending at a time
 MAX_BATCH = 500
 # `pump` claims the next batch while less than this much sending is queued: the pacer never
@@ -387,6 +390,28 @@ class Worker:
             return True
         finally:
             self._schedule_lock.release()
+
+    def delete_recordings(self) -> int:
+        """Delete at Twilio the recordings erasure and retention took off the dashboard.
+
+        Nothing to do without phone calls configured. Several workers may run this at once:
+        a recording another one deleted first is "already gone", which counts as done.
+        """
+        channel = self.rt.channels.get(calls.VOICE)
+        delete = getattr(channel, "delete_recording", None)
+        if delete is None:
+            return 0
+        with transaction(self.rt.db) as session:
+            due = calls.recordings_to_delete(session)
+        deleted = 0
+        for call_id, sid in due:
+            if not delete(sid):
+                log.warning("a recording could not be deleted at Twilio; will try again")
+                continue
+            with transaction(self.rt.db) as session:
+                calls.recording_deleted(session, call_id)
+            deleted += 1
+        return deleted
 
     def run_once(self, limit_per_channel: int | None = None) -> int:
         """Claim one batch per channel and send it; returns when every outcome is recorded.
@@ -837,6 +862,15 @@ def _add_jobs(scheduler: BaseScheduler, worker: Worker) -> None:
         "interval",
         seconds=SCHEDULE_SECONDS,
         id="scheduled",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        worker.delete_recordings,
+        "interval",
+        seconds=RECORDINGS_SECONDS,
+        id="recordings",
         replace_existing=True,
         coalesce=True,
         max_instances=1,

@@ -114,13 +114,16 @@ class RebasedHttpClient(TwilioHttpClient):
         super().__init__(timeout=timeout)
         self.base = urlsplit(base_url.rstrip("/"))
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> TwilioResponse:
+    def rebase(self, url: str) -> str:
         """Swap scheme and host (and prefix any base path), keeping path and query."""
         parts = urlsplit(url)
         rebased = parts._replace(
             scheme=self.base.scheme, netloc=self.base.netloc, path=self.base.path + parts.path
         )
-        return super().request(method, urlunsplit(rebased), *args, **kwargs)
+        return urlunsplit(rebased)
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> TwilioResponse:
+        return super().request(method, self.rebase(url), *args, **kwargs)
 
 
 def send_error(status: int | None, code: int | None) -> SendResult:

@@ -215,22 +215,30 @@ class TwilioVoiceChannel(SignedWebhooks):
         )
 
     def fetch_recording(self, recording_sid: str) -> bytes | None:
-        """The audio, fetched with the account's credentials; None if Twilio has none."""
+        """The audio, fetched with the account's credentials; None if Twilio has none.
+
+        Read through a plain requests session, not the twilio client: `TwilioHttpClient`
+        decodes every body as text, which garbles WAV bytes. Redirects are followed (requests
+        drops the credentials if one leaves the host).
+        """
         if not _RECORDING_SID.fullmatch(recording_sid):
             return None
+        url = self.recording_url(recording_sid)
+        if isinstance(self.http, RebasedHttpClient):
+            url = self.http.rebase(url)
+        session = self.http.session or requests.Session()
         try:
-            response = self.http.request(
-                "GET",
-                self.recording_url(recording_sid),
+            response = session.get(
+                url,
                 auth=(self.config.account_sid, self.config.auth_token),
+                timeout=self.http.timeout,
             )
-        except (requests.RequestException, TwilioException):
+        except requests.RequestException:
             log.warning("a recording could not be fetched from Twilio")
             return None
         if response.status_code != 200:
             return None
-        content: Any = response.content
-        return content.encode("latin-1") if isinstance(content, str) else bytes(content)
+        return response.content
 
     def delete_recording(self, recording_sid: str) -> bool:
         """Delete it at Twilio (erasure, retention); True once it is gone there."""

@@ -3,8 +3,9 @@ number is (a phone number texts and calls: one opt-out covers both, as US law re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -126,25 +127,41 @@ def recordings_for_messages(session: Session, message_ids: Iterable[int]) -> dic
     return {m: call for call in calls for m in by_call[call.call_sid]}
 
 
-def forget_recordings(session: Session, contact_ids: Sequence[int]) -> int:
-    """Erasure: recordings leave the dashboard now, and Twilio at the worker's next run."""
+def forget_recordings(
+    session: Session, contact_ids: Sequence[int], keep: Collection[str] = ()
+) -> int:
+    """Erasure: recordings leave the dashboard now, and Twilio at the worker's next run.
+
+    `keep` names calls (by SID) whose words are on legal hold: their voice is kept with them.
+    """
     calls = session.exec(
         select(VoiceCall).where(
             col(VoiceCall.contact_id).in_(list(contact_ids)),
             col(VoiceCall.recording_sid).is_not(None),
         )
     ).all()
-    return _forget(session, calls)
+    return _forget(session, [c for c in calls if c.call_sid not in keep])
 
 
-def forget_recordings_before(session: Session, cutoff: datetime) -> int:
-    """Retention: recordings of calls older than the cutoff, as words are blanked."""
+def forget_recordings_before(session: Session, cutoff: datetime, keep: Collection[str] = ()) -> int:
+    """Retention: recordings of calls older than the cutoff, as words are blanked (but not
+    those of held calls, named in `keep`)."""
     calls = session.exec(
         select(VoiceCall).where(
             col(VoiceCall.started_at) < cutoff, col(VoiceCall.recording_sid).is_not(None)
         )
     ).all()
-    return _forget(session, calls)
+    return _forget(session, [c for c in calls if c.call_sid not in keep])
+
+
+def calls_of_messages(session: Session, message_ids: Any) -> set[str]:
+    """The SIDs of the calls some voice messages (a select of message ids) were said in."""
+    rows = session.exec(
+        select(Message.provider_id).where(
+            col(Message.channel) == VOICE, col(Message.id).in_(message_ids)
+        )
+    ).all()
+    return {p.split(":", 1)[0] for p in rows if p}
 
 
 def _forget(session: Session, calls: Sequence[VoiceCall]) -> int:

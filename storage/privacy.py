@@ -5,7 +5,8 @@ an admin's erasure and the retention job cannot drift apart:
 
 - removed: the address (phone number, chat id), consents, time zone, reminder area, links to
   other channels, link codes, the words of responses and of inbound messages, places typed,
-  RSVP notes, the text of messages sent to the resident;
+  RSVP notes, the text of messages sent to the resident, and the recordings of their calls
+  (here at once; at Twilio by the worker, `calls.recordings_to_delete`);
 - kept: each response row with its topic, item, language, rating, flags and time, and the
   contact's channel, language and neighbourhood, so counts, charts and the public page do not
   jump; delivery outcomes of follow-ups; and, when the resident had said STOP, a keyed hash of
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, col, select
 
+from storage import calls
 from storage.db import dialect_insert
 from storage.meetings import aware
 from storage.models import (
@@ -62,6 +64,11 @@ def _held() -> Any:
 def _held_messages() -> Any:
     """Inbound messages whose words a held response still needs."""
     return select(Response.message_id).where(_held(), col(Response.message_id).is_not(None))
+
+
+def _held_calls(session: Session) -> set[str]:
+    """Calls whose recording a held response still needs (its words were said in them)."""
+    return calls.calls_of_messages(session, _held_messages())
 
 
 def held_count(session: Session, contact_ids: Sequence[int]) -> int:
@@ -152,6 +159,8 @@ def erase_contacts(
         )
     )
     _blank_translations(session)
+    # Recordings of their calls leave the dashboard now, and Twilio at the worker's next run.
+    calls.forget_recordings(session, ids, keep=_held_calls(session))
     return Erased(len(ids), int(erased or 0), held)
 
 
@@ -330,6 +339,8 @@ def remove_words_before(session: Session, cutoff: datetime, now: datetime) -> in
         update(Rsvp).where(col(Rsvp.updated_at) < cutoff).values(text="")
     )
     _blank_translations(session)
+    # A call's voice goes with its words, and stays with words on legal hold.
+    calls.forget_recordings_before(session, cutoff, keep=_held_calls(session))
     return int(removed or 0)
 
 

@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from sqlmodel import Session
 
 from bot.community import VIEWPOINTS
 from bot.services import review, translation
@@ -24,9 +25,12 @@ from bot.services.masking import mask_address
 from bot.web.auth import current_staff, same_site, staff_required
 from bot.web.context import form_id, form_ids, runtime
 from bot.web.filters import FilterError, parse_filter
+from bot.web.recordings import voice_channel
 from bot.web.svg import bar_chart, line_chart
-from storage import audit, inbox, outbox
+from storage import audit, calls, inbox, outbox
 from storage.db import transaction
+from storage.models import Response as ResponseRow
+from storage.models import VoiceCall
 
 bp = Blueprint("staff", __name__)
 PAGE = 50
@@ -38,6 +42,15 @@ def _actor() -> str:
     user = current_staff()
     assert user is not None
     return user.email
+
+
+def _recordings(session: Session, responses: list[ResponseRow]) -> dict[int, VoiceCall]:
+    """The recorded call behind each spoken response, by message id; none when calls are off
+    (the proxy that plays them would only answer 503)."""
+    if voice_channel() is None:
+        return {}
+    ids = [r.message_id for r in responses if r.message_id is not None]
+    return calls.recordings_for_messages(session, ids)
 
 
 def _ids() -> list[int]:
@@ -63,6 +76,7 @@ def inbox_page() -> ResponseReturnValue:
         groups = inbox.concerns_for(session, ids)
         menus = inbox.choices(session)
         concerns = inbox.concerns(session)
+        recordings = _recordings(session, [r for r, _ in rows])
     translated = translation.translations_for(rt, ids)
     args = {k: v for k, v in request.args.items() if k != "before" and v}
     more = url_for("staff.inbox", **args, before=rows[-1][0].id) if len(rows) == PAGE else None
@@ -79,6 +93,7 @@ def inbox_page() -> ResponseReturnValue:
         translated=translated,
         usage=translation.usage(rt) if translation.enabled(rt) else None,
         viewpoints=VIEWPOINTS,
+        recordings=recordings,
     )
 
 
@@ -140,6 +155,7 @@ def _response_page(response_id: int, revealed: str | None = None) -> ResponseRet
         ]
         tags = inbox.tags_for(session, [response_id]).get(response_id, [])
         group = inbox.concerns_for(session, [response_id]).get(response_id)
+        recording = _recordings(session, [response]).get(response.message_id or 0)
     shown = translation.translations_for(rt, [response_id]).get(response_id)
     return render_template(
         "staff/response.html",
@@ -152,6 +168,7 @@ def _response_page(response_id: int, revealed: str | None = None) -> ResponseRet
         tags=tags,
         group=group,
         viewpoints=VIEWPOINTS,
+        recording=recording,
     )
 
 
