@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -102,9 +102,11 @@ class TwilioVoiceChannel(SignedWebhooks):
         cps: float,
         from_: str | None,
         default_language: str,
+        agency_for: Callable[[str], str],
         timeout: float = SEND_TIMEOUT_SECONDS,
     ) -> None:
         self.config = config
+        self.agency_for = agency_for  # the agency's name in a language (settings)
         self.book = book
         self.rate_per_second = cps
         self.from_ = from_
@@ -137,7 +139,8 @@ class TwilioVoiceChannel(SignedWebhooks):
             # The keypad opt-out ("press 9") must reach us: TwiML given inline has no base URL.
             return SendResult(FAILED, error="calls out need PUBLIC_URL (the keypad opt-out)")
         language = self.language_for(message.language)
-        twiml = self.announcement(message.text, language, message.outbox_id)
+        agency = self.agency_for(language)
+        twiml = self.announcement(message.text, language, message.outbox_id, agency)
         try:
             call = self.client.calls.create(
                 to=message.address,
@@ -167,19 +170,29 @@ class TwilioVoiceChannel(SignedWebhooks):
             return language
         return self.default_language
 
-    def announcement(self, text: str, language: str, outbox_id: int) -> str:
-        """TwiML of a call we place: the message, then "press 1 to hear it again, 9 to stop"."""
+    def announcement(self, text: str, language: str, outbox_id: int, agency: str) -> str:
+        """TwiML of a call we place: who is calling and why, the message, then "press 1 to
+        hear it again, 9 or say stop to stop, or just speak"."""
         answer = VoiceResponse()
+        self.say(answer, self.book.text("voice_call_intro", language, agency=agency), language)
         self.say(answer, self.book.aloud(text, language) or text, language)
+        self.options(answer, language, f"{self.config.public_url}{KEYPAD_PATH}?o={outbox_id}")
+        return str(answer)
+
+    def options(self, answer: VoiceResponse, language: str, action: str) -> None:
+        """After a message we called to give: a key or a word, heard in the resident's
+        language, then goodbye (a machine, or a resident who says nothing, hears it end)."""
         gather = answer.gather(
-            input="dtmf",
+            input="dtmf speech",
             num_digits=1,
             timeout=GATHER_SECONDS,
-            action=f"{self.config.public_url}{KEYPAD_PATH}?o={outbox_id}",
+            language=self.book.voices[language].speech,
+            speech_timeout=SPEECH_TIMEOUT,
+            action=action,
         )
         self.say(gather, self.book.text("voice_call_options", language), language)
-        self.say(answer, self.book.text("voice_goodbye", language), language)
-        return str(answer)
+        self.say(answer, self.book.text("voice_call_goodbye", language), language)
+        answer.hangup()
 
     def say(self, verb: VoiceResponse | Gather, text: str, language: str) -> None:
         """<Say> in the language's own voice."""
@@ -278,6 +291,7 @@ def channel_for(settings: Settings, book: VoiceBook) -> TwilioVoiceChannel | Non
         cps=settings.twilio_voice_cps,
         from_=settings.twilio_voice_from,
         default_language=settings.default_language,
+        agency_for=settings.agency_for,
     )
 
 
@@ -317,8 +331,14 @@ def _call_sid(form: Mapping[str, str]) -> str:
     return sid
 
 
-def _caller(form: Mapping[str, str], call_sid: str, field: str = "From") -> str:
-    """The caller's number; a withheld one (anonymous) is a contact for this call only."""
+def _placed(form: Mapping[str, str]) -> bool:
+    """A call we placed (a follow-up, a reminder): the resident is its To, not its From."""
+    return (form.get("Direction") or "").startswith("outbound")
+
+
+def _caller(form: Mapping[str, str], call_sid: str) -> str:
+    """The resident's number; a withheld one (anonymous) is a contact for this call only."""
+    field = "To" if _placed(form) else "From"
     number = (form.get(field) or "").strip()
     if len(number) > MAX_ADDRESS or has_unstorable(number):
         raise MalformedError(f"{field} is not a phone number")
@@ -415,7 +435,7 @@ def turn() -> ResponseReturnValue:
                 return _turn(rt, channel, answer, call_sid, address, lang, text=said)
             _listen(rt, channel, answer, lang, ask=True)
             return _twiml(answer)
-        channel.say(answer, channel.book.text("voice_goodbye", lang), lang)
+        channel.say(answer, channel.book.text(_goodbye(), lang), lang)
         answer.hangup()
         return _twiml(answer)
     text = said or pressed
@@ -534,8 +554,14 @@ def _listen(
 def _offer_more(channel: TwilioVoiceChannel, answer: VoiceResponse, lang: str) -> None:
     """The conversation is over: press 1 (or just speak) to say more, else goodbye."""
     gather = _gather(answer, channel, lang, MORE, num_digits=1)
-    channel.say(gather, channel.book.text("voice_more", lang), lang)
+    more = "voice_call_more" if _placed(request.form) else "voice_more"
+    channel.say(gather, channel.book.text(more, lang), lang)
     answer.hangup()
+
+
+def _goodbye() -> str:
+    """We thank a caller for calling, and a resident we called for their time."""
+    return "voice_call_goodbye" if _placed(request.form) else "voice_goodbye"
 
 
 @bp.post(RECORDING_PATH)
@@ -581,7 +607,17 @@ def status() -> ResponseReturnValue:
                 outbox_id=placed.id,
             )
         calls.set_status(session, call_sid, raw, answered_by)
-        if raw == "completed":
+        if raw == "completed" and answered_by == "fax":
+            # A fax machine heard nothing: the number is likely wrong, and staff should know.
+            outbox.record_delivery(
+                session,
+                channel=NAME,
+                provider_id=call_sid,
+                status="undelivered",
+                error="a fax machine answered",
+                needs_staff=True,
+            )
+        elif raw == "completed":
             outbox.record_delivery(session, channel=NAME, provider_id=call_sid, status="delivered")
         elif raw in UNANSWERED:
             outbox.call_again(
@@ -597,17 +633,29 @@ def status() -> ResponseReturnValue:
 
 @bp.post(KEYPAD_PATH)
 def keypad() -> ResponseReturnValue:
-    """A key on a call we placed: 9 stops calls and texts (both: FCC rule), 1 repeats."""
+    """A key or words on a call we placed: 9 or "stop" stops calls and texts (both: FCC
+    rule), 1 says it again, and anything else said is heard like a text: listening first."""
     rt, channel = _verified()
     call_sid = _call_sid(request.form)
-    address = _caller(request.form, call_sid, field="To")
+    address = _caller(request.form, call_sid)
     pressed = (request.form.get("Digits") or "")[:1]
+    said = storable(request.form.get("SpeechResult") or "").strip()
     with transaction(rt.db) as session:
         row = outbox.by_provider_id(session, NAME, call_sid)
         text, lang = (row.text, row.language) if row else ("", None)
+        if said and row is not None:  # a conversation starts: the call needs its row
+            calls.start(
+                session,
+                call_sid=call_sid,
+                contact_id=row.contact_id,
+                direction=calls.OUTBOUND,
+                now=rt.now(),
+                language=channel.language_for(lang),
+                outbox_id=row.id,
+            )
     lang = channel.language_for(lang)
     answer = VoiceResponse()
-    if pressed == STOP_DIGIT:
+    if pressed == STOP_DIGIT or (said and _only_stop(rt, said)):
         receive(
             rt,
             Inbound(
@@ -622,12 +670,19 @@ def keypad() -> ResponseReturnValue:
         channel.say(answer, channel.book.text("voice_stopped", lang, agency=agency), lang)
         answer.hangup()
         return _twiml(answer)
+    if said:
+        return _turn(rt, channel, answer, call_sid, address, lang, text=said)
     if pressed == REPEAT_DIGIT and text and row is not None and row.id is not None:
         channel.say(answer, channel.book.aloud(text, lang) or text, lang)
-        gather = answer.gather(
-            input="dtmf", num_digits=1, timeout=GATHER_SECONDS, action=f"{KEYPAD_PATH}?o={row.id}"
-        )
-        channel.say(gather, channel.book.text("voice_call_options", lang), lang)
-    channel.say(answer, channel.book.text("voice_goodbye", lang), lang)
+        channel.options(answer, lang, f"{KEYPAD_PATH}?o={row.id}")
+        return _twiml(answer)
+    channel.say(answer, channel.book.text("voice_call_goodbye", lang), lang)
     answer.hangup()
     return _twiml(answer)
+
+
+def _only_stop(rt: Runtime, said: str) -> bool:
+    """Words that ask to stop, and nothing about danger ("stop, he has a knife" is not an
+    opt-out: it goes to the engine, which answers with who to call)."""
+    reading = rt.understanding.read(said)
+    return reading.has("stop") and not reading.safety

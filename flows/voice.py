@@ -30,12 +30,16 @@ REQUIRED = (
     "voice_no_input",
     "voice_more",
     "voice_goodbye",
+    "voice_call_intro",
     "voice_call_options",
+    "voice_call_goodbye",
+    "voice_call_more",
     "voice_stopped",
 )
 PLACEHOLDERS = {"agency", "digit", "label", "title", "when", "where", "count", "partner"}
 # Sentence ends in the scripts Townline speaks (Latin, CJK, Arabic).
-_SENTENCE = re.compile(r"(?<=[.!?。！？؟])\s*")
+# Latin full stops end a sentence only before a space (not inside "example.org/a.b").
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？؟])\s*")
 URL = re.compile(r"https?://|\{(link|url)\}|www\.", re.IGNORECASE)
 
 

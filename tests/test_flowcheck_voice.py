@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from bot.cli import main
 from bot.flowcheck import Findings, lint, spoken_texts
 from flows.catalog import KEYWORD_GROUPS, Catalog, load_catalog
-from flows.voice import REQUIRED
+from flows.voice import REQUIRED, split_sentences
 
 LANGUAGES = ("en", "es", "ht")  # ht has no voice: not offered on calls
 
@@ -301,3 +301,15 @@ def test_the_command_fails_on_a_voice_error_and_counts_it(
     assert "spoken.parks.end_declined" in result.output
     # ask_place en, parks.what en, parks.end en+es; parks.end_declined en is the error.
     assert result.output.rstrip().endswith("1 flows in 3 languages: 1 errors, 4 warnings")
+
+
+def test_a_link_or_a_number_with_a_point_is_not_cut_into_sentences() -> None:
+    assert split_sentences("Details at https://city.gov/townhall.html today. Call 311.") == [
+        "Details at https://city.gov/townhall.html today.",
+        "Call 311.",
+    ]
+    assert split_sentences("Starts at 6.30 pm! Bring a friend?Yes.") == [
+        "Starts at 6.30 pm!",
+        "Bring a friend?Yes.",
+    ]
+    assert split_sentences("会议在图书馆。欢迎参加！") == ["会议在图书馆。", "欢迎参加！"]

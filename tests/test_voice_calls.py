@@ -225,15 +225,19 @@ def test_a_caller_who_said_yes_hears_the_follow_up_in_a_call_in_their_language(
     assert placed.machine_detection == "DetectMessageEnd"
     assert placed.status_callback == PUBLIC_URL + twilio_voice.STATUS_PATH
     answer = heard(placed)
-    assert answer.words[0] == "Los agentes patrullan Elm Street de noche."  # no "Responda"
+    # Who is calling and why, first: the resident did not call us.
+    assert answer.words[0].startswith("Hola, le llama el canal comunitario de Springfield")
+    assert answer.words[1] == "Los agentes patrullan Elm Street de noche."  # no "Responda"
     assert {(h.voice, h.language) for h in answer.heard} == {("Polly.Lupe-Neural", "es-US")}
     assert answer.gather is not None
-    assert (answer.gather["input"], answer.gather["numDigits"]) == ("dtmf", "1")
+    assert (answer.gather["input"], answer.gather["numDigits"]) == ("dtmf speech", "1")
+    assert answer.gather["language"] == "es-US"  # "basta" is heard in Spanish
     [follow_up] = [r for r in proactive_rows(line) if r.kind == "follow_up"]
     assert answer.gather["action"] == f"{KEYPAD_URL}?o={follow_up.id}"
-    options = answer.words[1]
+    options = answer.words[2]
     assert "oprima 1" in options
-    assert "oprima 9" in options
+    assert "oprima 9 o diga «basta»" in options
+    assert answer.words[-1] == "Gracias. Adiós."  # not "gracias por llamar": we called
     assert (follow_up.status, follow_up.provider_id) == ("sent", placed.sid)
     assert line.fake.messages() == []  # a call, not a text
 
@@ -254,7 +258,10 @@ def test_a_caller_who_asked_for_meeting_reminders_is_called_with_each(
     line.drain()
     [placed] = calls_to(line)
     said = heard(placed).said
-    assert said.startswith("Reminder from Springfield Police: Town hall")
+    assert said.startswith(
+        "Hello, this is the Springfield Police community line. You asked us to call you about"
+        " this. Reminder from Springfield Police: Town hall"
+    )
     assert "Library" in said
     assert "Reply" not in said  # a call never asks for a reply
     assert "press 9" in said
@@ -335,7 +342,7 @@ def test_a_reminder_call_waits_out_quiet_hours(line: SmsLine, clock: Clock) -> N
     clock.now = datetime(2026, 11, 25, 13, 5, tzinfo=UTC)  # 08:05 in New York
     line.drain()
     [placed] = calls_to(line)
-    assert heard(placed).words[0] == "Reminder: town hall tomorrow at 9"
+    assert heard(placed).words[1] == "Reminder: town hall tomorrow at 9"
     assert row(line, row_id).status == "sent"
 
 
@@ -389,6 +396,20 @@ def test_a_call_answered_by_a_machine_or_a_person_is_delivered_once(
     clock.advance(hours=2)
     line.drain()
     assert len(line.fake.calls()) == 2  # the message was left after the beep: once
+
+
+def test_a_call_a_fax_machine_answered_is_not_delivered_and_staff_are_told(
+    line: SmsLine,
+) -> None:
+    row_id = queue_call(line, RESIDENT, "Reminder: town hall tonight at 7")
+    line.drain()
+    [placed] = calls_to(line)
+    assert callback(line, placed.sid, "completed", answered_by="fax").status_code == 200
+    faxed = row(line, row_id)
+    assert (faxed.delivery_status, faxed.last_error) == ("undelivered", "a fax machine answered")
+    assert faxed.needs_staff
+    line.drain()
+    assert len(calls_to(line)) == 1  # not called again
 
 
 def test_status_callbacks_must_be_signed_and_whole(line: SmsLine) -> None:
@@ -451,6 +472,75 @@ def test_one_on_a_reminder_call_says_it_again(line: SmsLine) -> None:
     answer = press(line, placed, "9", url=answer.gather["action"])  # then 9 after all
     assert "No recibirá más llamadas" in answer.said
     assert voice_contact(line).opted_out_at is not None
+
+
+def picked_up(line: SmsLine, placed: PlacedCall) -> Call:
+    return Call.answered(line, placed.to, placed.sid, placed.twiml)
+
+
+@pytest.mark.parametrize(
+    ("language", "words", "told"),
+    [
+        ("en", "Please stop calling me.", "You will not get more calls or text messages"),
+        ("es", "Basta.", "No recibirá más llamadas ni mensajes de texto"),
+        ("vi", "Dừng lại.", "Quý vị sẽ không nhận thêm cuộc gọi"),
+        ("zh", "停止。", "您将不会再收到"),
+    ],
+)
+def test_saying_stop_on_a_reminder_call_stops_calls_and_texts(
+    line: SmsLine, language: str, words: str, told: str
+) -> None:
+    phone = line.phone(RESIDENT)
+    assert phone.text("hello")
+    queue_call(line, RESIDENT, "Reminder: town hall tonight at 7", language=language)
+    line.drain()
+    [placed] = calls_to(line)
+    call = picked_up(line, placed)
+    answer = call.speak(words)
+    assert told in answer.said
+    assert answer.hangup
+    assert voice_contact(line).opted_out_at is not None
+    assert line.contact(RESIDENT).opted_out_at is not None  # and its texts
+    assert queue_call(line, RESIDENT, "Reminder: town hall on Monday") is None
+
+
+def test_danger_said_on_a_reminder_call_gets_who_to_call_first_and_alone(line: SmsLine) -> None:
+    queue_call(line, RESIDENT, "Reminder: town hall tonight at 7")
+    line.drain()
+    [placed] = calls_to(line)
+    answer = picked_up(line, placed).speak("Stop, my neighbor has a gun and he is shooting")
+    assert "911" in answer.said or "9 1 1" in answer.said
+    assert "Reminder" not in answer.said
+    assert voice_contact(line).opted_out_at is None  # "stop" in danger is not an opt-out
+
+
+def test_a_resident_who_speaks_up_on_a_follow_up_call_is_heard(line: SmsLine) -> None:
+    """Listening first, on our call too: their words are stored as a response of their own."""
+    response_id = call_in_and_consent(line)
+    publish_follow_up(line, [response_id], en="Officers now patrol Elm Street at night.")
+    line.drain()
+    [placed] = calls_to(line)
+    call = picked_up(line, placed)
+    assert "You asked us to call you about this" in call.last.said  # type: ignore[union-attr]
+    complaint = "Thanks, but the cars still race past the school in the morning too"
+    answer = call.speak(complaint)
+    assert "Thank you for calling" not in answer.said
+    with transaction(line.rt.db) as session:
+        said = session.exec(select(Response).where(Response.text == complaint)).all()
+    assert len(said) == 1
+    assert said[0].contact_id == voice_contact(line).id
+    call.press("1")  # safety
+    while call.last is not None and call.last.gather is not None:
+        if "press 1" in call.last.said and "tell us something else" in call.last.said:
+            break
+        call.silence()
+    assert call.last is not None
+    assert "Thank you for talking with us" in call.last.said
+    assert "Thank you for calling" not in call.told()
+    with transaction(line.rt.db) as session:
+        row = calls.by_sid(session, placed.sid)
+    assert row is not None
+    assert row.direction == calls.OUTBOUND
 
 
 # ---- 6. STOP by text holds for calls -------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from werkzeug.test import TestResponse
 
@@ -80,23 +81,37 @@ def _heard(say: ET.Element) -> Heard:
 class Call:
     """One call in progress: the caller presses keys or speaks, and hears the answers."""
 
-    def __init__(self, line: SmsLine, number: str, sid: str | None = None) -> None:
+    def __init__(
+        self, line: SmsLine, number: str, sid: str | None = None, placed: bool = False
+    ) -> None:
         self.line = line
         self.number = number
         self.sid = sid or f"CA{next(_calls):032x}"
+        self.placed = placed  # a call the line placed to the resident (To is the resident)
         self.last: Twiml | None = None
         self.transcript: list[tuple[str, Twiml]] = []  # (what the caller did, the answer)
 
-    def _post(self, path: str, form: dict[str, str], did: str) -> Twiml:
+    @classmethod
+    def answered(cls, line: SmsLine, number: str, sid: str, twiml: str) -> Call:
+        """A call the line placed, picked up by the resident: they hear its TwiML first."""
+        call = cls(line, number, sid, placed=True)
+        call.last = Twiml.parse(twiml)
+        call.transcript.append(("(picks up)", call.last))
+        return call
+
+    def _post(self, action: str, form: dict[str, str], did: str) -> Twiml:
+        ours, resident = (AGENCY_NUMBER, self.number)
         full = {
             "CallSid": self.sid,
             "AccountSid": DEFAULT_ACCOUNT_SID,
-            "From": self.number,
-            "To": AGENCY_NUMBER,
-            "Direction": "inbound",
+            "From": ours if self.placed else resident,
+            "To": resident if self.placed else ours,
+            "Direction": "outbound-api" if self.placed else "inbound",
             "CallStatus": "in-progress",
             **form,
         }
+        parts = urlsplit(action)  # calls we place name absolute URLs (PUBLIC_URL)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
         response = self.line.post(path, full)
         assert response.status_code == 200, response.get_data(as_text=True)
         assert response.mimetype == "text/xml"
