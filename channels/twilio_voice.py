@@ -488,16 +488,20 @@ def _turn(
         answer.pause(length=1)
         _offer_more(channel, answer, lang)
         return _twiml(answer)
+    # The question with choices is asked last, its keys read inside the <Gather>, even when
+    # a reply without choices came after it. That is an offer to switch language, in the
+    # other language, so the call goes on listening in the language of the turn's first reply.
+    asking = next((r for r in reversed(replies) if r.choices), None)
     if replies:
-        lang = replies[-1].language
-    last = replies[-1] if replies else None
-    for reply in replies[:-1] if last and last.choices else replies:
-        channel.say(answer, reply.text, reply.language)
-    if last and last.choices:
+        lang = (asking or replies[0]).language
+    for reply in replies:
+        if reply is not asking:
+            channel.say(answer, reply.text, reply.language)
+    if asking:
         gather = _gather(answer, channel, lang, CHOICE, num_digits=1)
-        channel.say(gather, last.text, last.language)
-        for line in channel.keys(last.choices, last.language):
-            channel.say(gather, line, last.language)
+        channel.say(gather, asking.text, asking.language)
+        for line in channel.keys(asking.choices, asking.language):
+            channel.say(gather, line, asking.language)
         answer.redirect(f"{TURN_PATH}?mode={CHOICE}&lang={lang}")
     elif stage in ("listening", "prompt"):
         _listen(rt, channel, answer, lang, ask=not replies)

@@ -214,3 +214,33 @@ def test_unsigned_or_malformed_voice_webhooks_are_refused(line: SmsLine) -> None
     assert line.post(twilio_voice.RECORDING_PATH, bad).status_code == 400
     with transaction(line.rt.db) as session:
         assert calls.by_sid(session, form["CallSid"]) is None
+
+
+def test_a_caller_who_asks_about_privacy_hears_all_of_it(line: SmsLine) -> None:
+    call = Call(line, CALLER)
+    call.ring()
+    call.silence()  # English
+    answer = call.speak("Privacy")
+    said = answer.said
+    assert "To erase yours, just say DELETE MY DATA." in said  # its spoken variant
+    assert "Reply" not in said
+    assert "http" not in said
+
+
+def test_an_offer_to_switch_language_leaves_the_call_in_its_language(line: SmsLine) -> None:
+    """Spanish words on an English call: the offer is said in Spanish, once; the question
+    before it is still answered in English, heard by English speech recognition."""
+    call = Call(line, CALLER)
+    call.ring()
+    call.silence()  # English
+    call.speak("Hello")
+    call.press("1")  # safety
+    answer = call.speak(
+        "Los carros pasan muy rápido frente a la escuela todas las mañanas y los niños tienen miedo"
+    )
+    assert answer.words[0].startswith("Where is this happening?")
+    assert answer.words[1] == "Para seguir en español, diga ESPAÑOL."
+    assert answer.heard[1].voice == "Polly.Lupe-Neural"
+    assert answer.gather is not None
+    assert answer.gather["language"] == "en-US"
+    assert "Please speak now." in answer.said

@@ -120,20 +120,27 @@ def privacy(ctx: Context) -> Turn | None:
     if facts is None:
         ctx.say("privacy_unset")
         return ctx.finish(touch=ctx.active and not ctx.contact.opted_out)
-    parts = [ctx.msg("privacy")]
+    said: list[tuple[str, dict[str, str]]] = [("privacy", {})]
     if facts.contact_days:
-        parts.append(ctx.msg("privacy_number_days", days=str(facts.contact_days)))
+        said.append(("privacy_number_days", {"days": str(facts.contact_days)}))
     else:
-        parts.append(ctx.msg("privacy_number_kept"))
+        said.append(("privacy_number_kept", {}))
     if facts.words_days:
-        parts.append(ctx.msg("privacy_words_days", days=str(facts.words_days)))
-    parts.append(ctx.msg("privacy_records"))
+        said.append(("privacy_words_days", {"days": str(facts.words_days)}))
+    said.append(("privacy_records", {}))
     if facts.no_immigration_questions:
-        parts.append(ctx.msg("privacy_immigration"))
-    parts.append(ctx.msg("privacy_delete"))
+        said.append(("privacy_immigration", {}))
+    said.append(("privacy_delete", {}))
     if facts.url:
-        parts.append(ctx.msg("privacy_more", url=facts.url))
-    ctx.say_text(_joined(ctx.lang, parts))
+        said.append(("privacy_more", {"url": facts.url}))
+    parts = [ctx.msg(key, **values) for key, values in said]
+    # On a call each part is said from its own spoken variant ("say DELETE MY DATA" rather
+    # than "reply …"), or as much of it as reads aloud.
+    aloud = [
+        ctx.spoken(key, **values) or ctx.catalog.voice.aloud(part, ctx.lang)
+        for (key, values), part in zip(said, parts, strict=True)
+    ]
+    ctx.say_text(_joined(ctx.lang, parts), spoken=_joined(ctx.lang, [p for p in aloud if p]))
     return ctx.finish(touch=ctx.active and not ctx.contact.opted_out)
 
 
