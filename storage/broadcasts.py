@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, case, func, select, update
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
+from storage.calls import VOICE
 from storage.models import Broadcast, Contact, Outbox, Response
 from storage.outbox import CANCELLED, DROPPED, FAILED, HELD, PENDING, SENDING, SENT
 
@@ -24,11 +25,15 @@ def audience(
     subscribers: bool = False,
     default_language: str,
 ) -> Select[Any]:
-    """Residents who have not opted out (nor become unreachable), narrowed by each filter given.
+    """Residents who have not opted out (nor become unreachable), narrowed by each filter given;
+    never a phone call's contact.
 
     A resident with no language yet counts as speaking the agency's default language.
     """
     query = select(Contact.id, Contact.channel, Contact.language).where(
+        # A broadcast is never a robocall: a caller hears from us by call only what they
+        # agreed to (a follow-up, a reminder). Their number's texts, if any, get it.
+        col(Contact.channel) != VOICE,
         col(Contact.opted_out_at).is_(None),
         col(Contact.unreachable_at).is_(None),
         col(Contact.erased_at).is_(None),  # erased (or retention's anonymous) rows: no address

@@ -20,7 +20,7 @@ from werkzeug.test import TestResponse
 
 from bot.config import Settings
 from bot.runtime import build_runtime
-from bot.services import followups, meetings
+from bot.services import broadcasts, followups, meetings
 from bot.worker import Worker
 from channels import twilio_sms, twilio_voice
 from storage import calls, conversations, outbox
@@ -279,6 +279,17 @@ def test_no_call_without_consent_nor_to_a_withheld_number(line: SmsLine) -> None
         "no consent to a call for a broadcast",
     )
     assert row(line, withheld).status == "failed"
+
+
+def test_a_broadcast_counts_and_reaches_texters_not_callers(line: SmsLine) -> None:
+    call_in_and_consent(line)  # a caller, who agreed to follow-up calls only
+    assert line.phone("+15550001111").text("hello")
+    preview = broadcasts.preview(line.rt, {"en": "Coffee with a cop on Saturday"})
+    assert preview["recipients"] == 1
+    broadcasts.create_broadcast(line.rt, {"en": "Coffee with a cop on Saturday"})
+    line.drain()
+    assert line.fake.calls() == []
+    assert [r.channel for r in proactive_rows(line) if r.kind == "broadcast"] == ["sms"]
 
 
 # ---- 2. paced at TWILIO_VOICE_CPS ---------------------------------------------------------
