@@ -40,7 +40,12 @@ from channels.twilio_config import SignedWebhooks, TwilioConfig
 from channels.twilio_sms import MalformedError, RebasedHttpClient, send_error
 from flows.voice import VoiceBook
 from storage import calls, outbox
-from storage.conversations import find_or_add_contact, session_stage, update_contact
+from storage.conversations import (
+    find_contact,
+    find_or_add_contact,
+    session_stage,
+    update_contact,
+)
 from storage.db import transaction
 
 log = logging.getLogger(__name__)
@@ -76,7 +81,8 @@ MAX_ADDRESS = 64
 SPEECH_TIMEOUT = "auto"  # Twilio ends the caller's turn at their first pause
 GATHER_SECONDS = 6  # how long a keypad question waits
 # Input modes of the next question, carried in the action URL (Twilio signs it):
-CHOICE, OPEN, LISTEN, MORE = "choice", "open", "listen", "more"
+CHOICE, OPEN, LISTEN, MORE, BY = "choice", "open", "listen", "more", "by"
+BY_CALL, BY_TEXT = "1", "2"  # how a caller who agreed to hear back wants to
 
 
 @dataclass(frozen=True)
@@ -429,6 +435,8 @@ def turn() -> ResponseReturnValue:
     said = storable(request.form.get("SpeechResult") or "").strip()
     pressed = (request.form.get("Digits") or "").strip().rstrip("#")
     answer = VoiceResponse()
+    if mode == BY:
+        return _hear_back_by(rt, channel, answer, address, lang, pressed)
     if mode == MORE:
         if pressed == MORE_DIGIT or said:
             if said:  # they simply went on talking: that is what they want to tell us
@@ -480,6 +488,9 @@ def _turn(
         if receipt.message_id is not None:
             outbox.mark_spoken(session, receipt.message_id, sorted(IN_CALL_KINDS), rt.now())
         stage = session_stage(session, receipt.contact_id) if receipt.contact_id else None
+        ask_by = receipt.contact_id is not None and calls.may_ask_by_text(
+            session, receipt.contact_id
+        )
     replies = [channel.spoken(r) for r in receipt.replies]
     if any(r.safety for r in replies):
         # Who to call, first and alone; then only the way to go on when they are safe.
@@ -509,8 +520,41 @@ def _turn(
         gather = _gather(answer, channel, lang, OPEN)
         channel.say(gather, channel.book.text("voice_speak", lang), lang)
         answer.redirect(f"{TURN_PATH}?mode={OPEN}&lang={lang}")
+    elif ask_by:  # they agreed to hear back: by call, or by text to this number?
+        gather = answer.gather(
+            input="dtmf",
+            num_digits=1,
+            timeout=GATHER_SECONDS,
+            action=f"{TURN_PATH}?mode={BY}&lang={lang}",
+            action_on_empty_result=True,
+        )
+        channel.say(gather, channel.book.text("voice_call_or_text", lang), lang)
+        answer.redirect(f"{TURN_PATH}?mode={BY}&lang={lang}")
     else:
         _offer_more(channel, answer, lang)
+    return _twiml(answer)
+
+
+def _hear_back_by(
+    rt: Runtime,
+    channel: TwilioVoiceChannel,
+    answer: VoiceResponse,
+    address: str,
+    lang: str,
+    pressed: str,
+) -> ResponseReturnValue:
+    """2: follow-ups and reminders by text to this number; anything else: by call, as agreed."""
+    by_text = pressed == BY_TEXT
+    with transaction(rt.db) as session:
+        contact = find_contact(session, NAME, address)
+        done = False
+        if contact is not None and contact.id is not None:
+            by = calls.SMS if by_text else calls.VOICE
+            done = calls.hear_back_by(session, contact.id, by, rt.now())
+    if by_text:
+        said = "voice_by_text" if done else "voice_texts_stopped"
+        channel.say(answer, channel.book.text(said, lang), lang)
+    _offer_more(channel, answer, lang)
     return _twiml(answer)
 
 

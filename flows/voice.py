@@ -34,6 +34,9 @@ REQUIRED = (
     "voice_call_options",
     "voice_call_goodbye",
     "voice_call_more",
+    "voice_call_or_text",
+    "voice_by_text",
+    "voice_texts_stopped",
     "voice_stopped",
 )
 PLACEHOLDERS = {"agency", "digit", "label", "title", "when", "where", "count", "partner"}

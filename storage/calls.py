@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from storage.db import dialect_insert
-from storage.models import Contact, Message, VoiceCall
+from storage.models import Contact, Message, Response, VoiceCall
 
 VOICE = "voice"
 SMS = "sms"
@@ -222,3 +222,62 @@ def opt_out_twins(session: Session, contact: Contact, now: datetime) -> int:
 def twin_opted_out(session: Session, contact: Contact) -> bool:
     """Whether the number said STOP on its other phone channel (a new caller inherits it)."""
     return any(t.opted_out_at is not None for t in phone_twins(session, contact))
+
+
+# ---- hearing back by text ------------------------------------------------------------------
+
+
+def may_ask_by_text(session: Session, contact_id: int) -> bool:
+    """A caller who agreed to hear back (a follow-up, meeting reminders), from a number that
+    can take texts, and who has not yet said whether by call or by text."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.channel != VOICE or contact.follow_up_by is not None:
+        return False
+    if contact.opted_out_at is not None or not contact.address.startswith("+"):
+        return False  # stopped, or a withheld number ("anonymous:CA…")
+    if contact.reminder_consent:
+        return True
+    consented = select(Response.id).where(
+        col(Response.contact_id) == contact_id, col(Response.follow_up_consent).is_(True)
+    )
+    return session.exec(consented).first() is not None
+
+
+def hear_back_by(session: Session, contact_id: int, channel: str, now: datetime) -> bool:
+    """Record how a caller wants to hear back. By text, the number's SMS contact (made if new)
+    takes their meeting reminders, and follow-ups are sent to it (`follow_up_contact`).
+    False when the number has stopped our texts or cannot take them: calls stay."""
+    from storage.conversations import find_or_add_contact, update_contact
+
+    contact = session.get(Contact, contact_id)
+    assert contact is not None
+    if channel != SMS:
+        update_contact(session, contact_id, follow_up_by=VOICE)
+        return True
+    twin, _created = find_or_add_contact(session, SMS, contact.address, now)
+    assert twin.id is not None
+    if twin.opted_out_at or twin.unreachable_at or twin.erased_at:
+        update_contact(session, contact_id, follow_up_by=VOICE)
+        return False
+    subscribed, area, language = (
+        contact.reminder_consent,
+        contact.reminder_neighbourhood,
+        contact.language,
+    )
+    update_contact(session, contact_id, follow_up_by=SMS, reminder_consent=False)
+    if subscribed:
+        update_contact(session, twin.id, reminder_consent=True, reminder_neighbourhood=area)
+    if twin.language is None and language is not None:
+        update_contact(session, twin.id, language=language, language_source="explicit")
+    return True
+
+
+def follow_up_contact(session: Session, contact: Contact) -> Contact:
+    """Whom a follow-up goes to: a caller who asked for texts, through their SMS contact (if
+    it can still be texted); anyone else, themselves."""
+    if contact.channel != VOICE or contact.follow_up_by != SMS:
+        return contact
+    for twin in phone_twins(session, contact):
+        if twin.channel == SMS and not (twin.opted_out_at or twin.unreachable_at):
+            return twin
+    return contact

@@ -58,6 +58,9 @@ class Contact(SQLModel, table=True):
     language_source: str | None = Field(default=None, max_length=16)
     neighbourhood: str | None = Field(default=None, max_length=120)
     follow_up_consent: bool = False
+    # How a caller asked to hear back: None (by call, their channel) or "sms" (by text to the
+    # same number, through its SMS contact).
+    follow_up_by: str | None = Field(default=None, max_length=16)
     reminder_consent: bool = False
     reminder_neighbourhood: str | None = Field(default=None, max_length=120)  # None: all meetings
     timezone: str | None = Field(default=None, max_length=64)  # IANA name, when known

@@ -98,7 +98,26 @@ def linked_group(session: Session, contact_id: int) -> list[int]:
         return []
     root = contact.resident_id or contact_id
     stmt = select(Contact.id).where(or_(Contact.id == root, Contact.resident_id == root))
-    return sorted({contact_id, *(i for i in session.exec(stmt) if i is not None)})
+    group = {contact_id, *(i for i in session.exec(stmt) if i is not None)}
+    return sorted(group | _texted_for_calls(session, group))
+
+
+def _texted_for_calls(session: Session, ids: set[int]) -> set[int]:
+    """A caller who asked to hear back by text, and the SMS contact that texts them: one
+    resident, erased together (the texts were their request on the call)."""
+    members = session.exec(select(Contact).where(col(Contact.id).in_(ids))).all()
+    numbers = {c.address for c in members if c.channel in calls.PHONE_CHANNELS}
+    if not numbers:
+        return set()
+    callers = select(Contact.address).where(
+        col(Contact.channel) == calls.VOICE,
+        col(Contact.follow_up_by) == calls.SMS,
+        col(Contact.address).in_(numbers),
+    )
+    stmt = select(Contact.id).where(
+        col(Contact.channel).in_(calls.PHONE_CHANNELS), col(Contact.address).in_(callers)
+    )
+    return {i for i in session.exec(stmt) if i is not None}
 
 
 def erase_contacts(

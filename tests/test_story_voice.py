@@ -78,7 +78,10 @@ def test_a_call_in_english_from_the_first_word_to_goodbye(line: SmsLine) -> None
     answer = call.speak("Elm Street by the school")
     answer = call.press("1")  # consent to hear back
     assert "Thank you for raising this" in answer.said
-    assert answer.gather is not None
+    assert "by phone call, or by text message to this number?" in answer.said
+    answer = call.press("1")  # by call
+    assert "text" not in answer.said
+    assert answer.gather is not None  # press 1 to say more
     assert answer.hangup
 
     call.hang_up(seconds=52, recording_sid=RECORDING)

@@ -292,6 +292,96 @@ def test_a_broadcast_counts_and_reaches_texters_not_callers(line: SmsLine) -> No
     assert [r.channel for r in proactive_rows(line) if r.kind == "broadcast"] == ["sms"]
 
 
+def test_a_caller_who_asks_for_texts_hears_back_by_text(line: SmsLine) -> None:
+    call = Call(line, RESIDENT)
+    call.ring()
+    call.press("2")  # Spanish
+    call.speak("Los carros pasan muy rápido frente a la escuela")
+    call.press("1")
+    call.silence()
+    call.silence()
+    answer = call.press("1")  # yes, tell me what was done
+    assert "¿Cómo prefiere que le avisemos" in answer.said
+    answer = call.press("2")  # by text message
+    assert "Le enviaremos mensajes de texto a este número" in answer.said
+    assert voice_contact(line).follow_up_by == "sms"
+    texter = line.contact(RESIDENT)
+    assert texter.language == "es"
+    assert texter.opted_out_at is None
+
+    with transaction(line.rt.db) as session:
+        response = session.exec(select(Response).where(Response.item == "opening")).one()
+    assert response.id is not None
+    publish_follow_up(
+        line,
+        [response.id],
+        en="Officers now patrol Elm Street.",
+        es="Los agentes ahora patrullan Elm Street.",
+    )
+    line.drain()
+    assert line.fake.calls() == []
+    assert line.phone(RESIDENT).inbox() == ["Los agentes ahora patrullan Elm Street."]
+
+
+def test_a_subscriber_who_asks_for_texts_gets_reminders_by_text(
+    line: SmsLine, clock: Clock
+) -> None:
+    call = Call(line, RESIDENT)
+    call.ring()
+    call.silence()
+    call.speak("meetings")
+    call.press("1")  # yes, remind me
+    answer = call.silence()  # any neighbourhood
+    assert "by phone call, or by text message" in answer.said
+    call.press("2")
+    assert not voice_contact(line).reminder_consent
+    assert line.contact(RESIDENT).reminder_consent
+    meetings.create_meeting(
+        line.rt,
+        title="Town hall",
+        starts_at="2026-11-24T18:30:00-05:00",
+        location="Library",
+        reminders=["PT2H"],
+    )
+    clock.now = datetime(2026, 11, 24, 21, 30, tzinfo=UTC)
+    assert line.worker.run_scheduled()
+    line.drain()
+    assert line.fake.calls() == []
+    [reminder] = line.phone(RESIDENT).inbox()
+    assert "Town hall" in reminder
+
+
+def test_a_caller_whose_texts_are_stopped_is_told_calls_stay(line: SmsLine) -> None:
+    """The number texted STOP, then came back by call with START: texts stay stopped."""
+    phone = line.phone(RESIDENT)
+    phone.text("hello")
+    phone.text("STOP")
+    call = Call(line, RESIDENT)
+    call.ring()
+    call.silence()
+    call.speak("start")
+    assert voice_contact(line).opted_out_at is None
+    call.speak("The lights on Oak Street are out again")
+    call.press("1")
+    call.silence()
+    call.silence()
+    answer = call.press("1")
+    assert "by phone call, or by text message" in answer.said
+    answer = call.press("2")
+    assert "This number has stopped our text messages, so we will call you" in answer.said
+    assert voice_contact(line).follow_up_by == "voice"
+    assert line.contact(RESIDENT).opted_out_at is not None  # still stopped
+
+    with transaction(line.rt.db) as session:
+        response = session.exec(select(Response).where(Response.item == "opening")).one()
+    assert response.id is not None
+    publish_follow_up(line, [response.id], en="The lights on Oak Street were fixed.")
+    line.drain()
+    [placed] = calls_to(line)
+    assert "The lights on Oak Street were fixed." in heard(placed).said
+    assert phone.inbox() == []
+
+
 # ---- 2. paced at TWILIO_VOICE_CPS ---------------------------------------------------------
 
 
@@ -651,3 +741,24 @@ def test_any_other_refusal_fails_and_asks_staff_to_look(line: SmsLine) -> None:
     failed = row(line, row_id)
     assert (failed.status, failed.needs_staff) == ("failed", True)
     assert voice_contact(line).unreachable_at is None
+
+
+def test_erasing_a_caller_who_chose_texts_erases_the_texts_too(line: SmsLine) -> None:
+    from bot.services import privacy
+
+    call = Call(line, RESIDENT)
+    call.ring()
+    call.silence()
+    call.speak("Cars race down Elm Street every night")
+    call.press("1")
+    call.silence()
+    call.silence()
+    call.press("1")
+    call.press("2")  # by text
+    assert line.contact(RESIDENT).id is not None
+    caller = voice_contact(line)
+    assert caller.id is not None
+    privacy.erase_by_staff(line.rt, caller.id, "admin@city.gov")
+    with transaction(line.rt.db) as session:
+        left = session.exec(select(Contact).where(Contact.address == RESIDENT)).all()
+    assert left == []  # neither the caller nor the number's SMS contact keeps the number

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from bot.guard import has_unstorable
 from bot.runtime import Runtime
 from bot.segments import SegmentInfo, count_segments
-from storage import actions, audit, outbox, partners
+from storage import actions, audit, calls, outbox, partners
 from storage.db import transaction
 from storage.models import Action, Contact, Response
 
@@ -79,6 +79,8 @@ def plan(rt: Runtime, session: Session, action: Action) -> Plan:
         if contact.opted_out_at or contact.unreachable_at or contact.erased_at:
             result.opted_out += 1
             continue
+        contact = calls.follow_up_contact(session, contact)  # a caller who asked for texts
+        assert contact.id is not None
         entry = grouped.setdefault(
             contact.id, (contact, recipient_language(rt, contact, response), [], [])
         )
