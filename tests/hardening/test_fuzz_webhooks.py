@@ -51,6 +51,10 @@ from tests.telegram_kit import SECRET, TelegramResident, channel_of, telegram_se
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 POISON = "could not be applied"
 _sids = itertools.count(1)
+# Message SIDs of their own: tests/sms_kit.py counts its phones' SIDs in decimal, and a hex
+# SID of ours made only of digits ("SM…0010") would be one of those, so a resident's later
+# text would be taken for a redelivered webhook and (rightly) answered once: not at all.
+FUZZ_SID = "SMf{:031x}"
 
 
 @pytest.fixture
@@ -98,7 +102,7 @@ STATUS_WORDS = (*twilio_sms.STATUSES, "receiving", "received", "DELIVERED", "")
 
 def _inbound_base() -> dict[str, str]:
     return {
-        "MessageSid": f"SM{next(_sids):032x}",
+        "MessageSid": FUZZ_SID.format(next(_sids)),
         "AccountSid": DEFAULT_ACCOUNT_SID,
         "MessagingServiceSid": SERVICE_SID,
         "From": "+1555" + f"{next(_sids) % 10**7:07d}",
@@ -117,7 +121,7 @@ def _status_base() -> dict[str, str]:
     return {
         "MessageSid": KNOWN_SIDS[next(_sids) % len(KNOWN_SIDS)]
         if known
-        else f"SM{next(_sids):032x}",
+        else FUZZ_SID.format(next(_sids)),
         "MessageStatus": "delivered",
         "AccountSid": DEFAULT_ACCOUNT_SID,
     }
