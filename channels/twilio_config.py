@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from flask import Request
+from flask import Blueprint, Request, Response
+from flask.typing import ResponseReturnValue
 from twilio.request_validator import RequestValidator
 
 from bot.config import ConfigError, Settings
@@ -87,3 +88,23 @@ class SignedWebhooks:
             return seen()
         query = query_string.decode("latin-1")
         return self.config.public_url + path + (f"?{query}" if query else "")
+
+
+class SignatureError(PermissionError):
+    """A webhook without Twilio's signature: answered with a bare 403."""
+
+
+class MalformedError(ValueError):
+    """A signed request without the fields Twilio always sends: answered 400."""
+
+
+def answer_refusals(bp: Blueprint) -> None:
+    """The SMS and voice webhooks refuse alike: 403 unsigned, 400 malformed, plain text."""
+
+    @bp.errorhandler(SignatureError)
+    def _forbidden(_exc: SignatureError) -> ResponseReturnValue:
+        return Response("signature does not match\n", status=403, mimetype="text/plain")
+
+    @bp.errorhandler(MalformedError)
+    def _malformed(exc: MalformedError) -> ResponseReturnValue:
+        return Response(f"{exc}\n", status=400, mimetype="text/plain")

@@ -42,7 +42,13 @@ from channels.base import (
     SendResult,
     render_numbered,
 )
-from channels.twilio_config import SignedWebhooks, TwilioConfig
+from channels.twilio_config import (
+    MalformedError,
+    SignatureError,
+    SignedWebhooks,
+    TwilioConfig,
+    answer_refusals,
+)
 from storage import calls, outbox
 from storage.conversations import update_contact
 from storage.db import transaction
@@ -97,10 +103,6 @@ STATUSES: Mapping[str, str] = {
 
 # OptOutType, sent with Advanced Opt-Out when Twilio itself acted on a keyword.
 OPT_OUT_TYPES = frozenset({"STOP", "START", "HELP"})
-
-
-class MalformedError(ValueError):
-    """A signed request without the fields Twilio always sends: answered 400."""
 
 
 class RebasedHttpClient(TwilioHttpClient):
@@ -244,18 +246,7 @@ def _verified() -> tuple[Runtime, TwilioSmsChannel]:
     return rt, channel
 
 
-class SignatureError(PermissionError):
-    """Raised by `_verified`; turned into a bare 403 by the blueprint's error handler."""
-
-
-@bp.errorhandler(SignatureError)
-def _forbidden(_exc: SignatureError) -> ResponseReturnValue:
-    return Response("signature does not match\n", status=403, mimetype="text/plain")
-
-
-@bp.errorhandler(MalformedError)
-def _malformed(exc: MalformedError) -> ResponseReturnValue:
-    return Response(f"{exc}\n", status=400, mimetype="text/plain")
+answer_refusals(bp)
 
 
 class InboundWebhook:

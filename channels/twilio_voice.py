@@ -36,8 +36,14 @@ from bot.events import Inbound, Reply, ReplyChoice
 from bot.guard import UnacceptableError, bounded_int, has_unstorable, storable
 from bot.runtime import Runtime
 from channels.base import FAILED, SENT, UNREACHABLE, Outbound, SendResult
-from channels.twilio_config import SignedWebhooks, TwilioConfig
-from channels.twilio_sms import MalformedError, RebasedHttpClient, send_error
+from channels.twilio_config import (
+    MalformedError,
+    SignatureError,
+    SignedWebhooks,
+    TwilioConfig,
+    answer_refusals,
+)
+from channels.twilio_sms import RebasedHttpClient, send_error
 from flows.voice import VoiceBook
 from storage import calls, outbox
 from storage.conversations import (
@@ -306,18 +312,7 @@ def channel_for(settings: Settings, book: VoiceBook) -> TwilioVoiceChannel | Non
 bp = Blueprint("twilio_voice", __name__)
 
 
-class SignatureError(PermissionError):
-    """A voice webhook without Twilio's signature: a bare 403."""
-
-
-@bp.errorhandler(SignatureError)
-def _forbidden(_exc: SignatureError) -> ResponseReturnValue:
-    return Response("signature does not match\n", status=403, mimetype="text/plain")
-
-
-@bp.errorhandler(MalformedError)
-def _malformed(exc: MalformedError) -> ResponseReturnValue:
-    return Response(f"{exc}\n", status=400, mimetype="text/plain")
+answer_refusals(bp)
 
 
 def _verified() -> tuple[Runtime, TwilioVoiceChannel]:
