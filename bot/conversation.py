@@ -199,19 +199,35 @@ def receive(rt: Runtime, inbound: Inbound) -> Receipt:
     raise SessionConflictError("a contact's session kept changing; giving up on this delivery")
 
 
-def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
-    now = inbound.received_at or rt.now()
-    contact, created = store.find_or_add_contact(session, inbound.channel, inbound.address, now)
+def contact_for(
+    rt: Runtime, session: Session, channel: str, address: str, now: datetime
+) -> tuple[Contact, bool]:
+    """The contact for an address, made if new, and whether it was.
+
+    A new contact starts stopped when its address said STOP before its data was erased (an
+    erased resident's address leaves their contact; writing again makes a new one), or on
+    its other phone channel (one STOP covers calls and texts): STOP holds until START.
+    """
+    contact, created = store.find_or_add_contact(session, channel, address, now)
     assert contact.id is not None
-    # An erased resident's address leaves their contact; if they write again, it is a new one.
-    if created and (
-        privacy.is_marked(rt, session, inbound.channel, inbound.address)
-        or calls.twin_opted_out(session, contact)
-    ):
-        # This address said STOP (before its data was erased, or on its other phone channel):
-        # STOP still holds until START.
+    if created and _stopped_before(rt, session, contact):
         store.update_contact(session, contact.id, opted_out_at=now)
         contact.opted_out_at = now
+    return contact, created
+
+
+def _stopped_before(rt: Runtime, session: Session, contact: Contact) -> bool:
+    phone = contact.channel in calls.PHONE_CHANNELS
+    channels = calls.PHONE_CHANNELS if phone else (contact.channel,)
+    return any(
+        privacy.is_marked(rt, session, c, contact.address) for c in channels
+    ) or calls.twin_opted_out(session, contact)
+
+
+def _receive_once(rt: Runtime, session: Session, inbound: Inbound) -> Receipt:
+    now = inbound.received_at or rt.now()
+    contact, _created = contact_for(rt, session, inbound.channel, inbound.address, now)
+    assert contact.id is not None
     message_id = _record(session, contact.id, inbound, now)
     if message_id is None:
         return Receipt(duplicate=True, contact_id=contact.id)

@@ -31,7 +31,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from bot.config import ConfigError, Settings
-from bot.conversation import receive
+from bot.conversation import contact_for, receive
 from bot.events import Inbound, Reply, ReplyChoice
 from bot.guard import UnacceptableError, bounded_int, has_unstorable, storable
 from bot.runtime import Runtime
@@ -48,9 +48,7 @@ from flows.voice import VoiceBook
 from storage import calls, outbox
 from storage.conversations import (
     find_contact,
-    find_or_add_contact,
     session_stage,
-    update_contact,
 )
 from storage.db import transaction
 
@@ -359,11 +357,8 @@ def incoming() -> ResponseReturnValue:
     call_sid = _call_sid(request.form)
     address = _caller(request.form, call_sid)
     with transaction(rt.db) as session:
-        contact, created = find_or_add_contact(session, NAME, address, rt.now())
-        if created and calls.twin_opted_out(session, contact):
-            # The number texted STOP: it stays stopped for calls too, until START.
-            assert contact.id is not None
-            update_contact(session, contact.id, opted_out_at=rt.now())
+        # A number that texted STOP stays stopped for calls too, until START.
+        contact, _created = contact_for(rt, session, NAME, address, rt.now())
         known = contact.language if channel.book.voiced(contact.language or "") else None
         calls.start(
             session,
@@ -544,8 +539,9 @@ def _hear_back_by(
         contact = find_contact(session, NAME, address)
         done = False
         if contact is not None and contact.id is not None:
-            by = calls.SMS if by_text else calls.VOICE
-            done = calls.hear_back_by(session, contact.id, by, rt.now())
+            # The number's SMS contact, stopped from the start if it ever said STOP.
+            texts = contact_for(rt, session, calls.SMS, address, rt.now())[0] if by_text else None
+            done = calls.hear_back_by(session, contact.id, texts)
     if by_text:
         said = "voice_by_text" if done else "voice_texts_stopped"
         channel.say(answer, channel.book.text(said, lang), lang)

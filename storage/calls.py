@@ -243,22 +243,19 @@ def may_ask_by_text(session: Session, contact_id: int) -> bool:
     return session.exec(consented).first() is not None
 
 
-def hear_back_by(session: Session, contact_id: int, channel: str, now: datetime) -> bool:
-    """Record how a caller wants to hear back. By text, the number's SMS contact (made if new)
-    takes their meeting reminders, and follow-ups are sent to it (`follow_up_contact`).
-    False when the number has stopped our texts or cannot take them: calls stay."""
-    from storage.conversations import find_or_add_contact, update_contact
+def hear_back_by(session: Session, contact_id: int, texts: Contact | None) -> bool:
+    """Record how a caller wants to hear back: by call (`texts` None), or by text through
+    the number's SMS contact, which takes their meeting reminders; follow-ups are sent to it
+    (`follow_up_contact`). False when that contact cannot be texted (it said STOP): calls stay.
+    """
+    from storage.conversations import update_contact
 
     contact = session.get(Contact, contact_id)
     assert contact is not None
-    if channel != SMS:
+    if texts is None or texts.opted_out_at or texts.unreachable_at or texts.erased_at:
         update_contact(session, contact_id, follow_up_by=VOICE)
-        return True
-    twin, _created = find_or_add_contact(session, SMS, contact.address, now)
-    assert twin.id is not None
-    if twin.opted_out_at or twin.unreachable_at or twin.erased_at:
-        update_contact(session, contact_id, follow_up_by=VOICE)
-        return False
+        return texts is None
+    assert texts.id is not None
     subscribed, area, language = (
         contact.reminder_consent,
         contact.reminder_neighbourhood,
@@ -266,9 +263,9 @@ def hear_back_by(session: Session, contact_id: int, channel: str, now: datetime)
     )
     update_contact(session, contact_id, follow_up_by=SMS, reminder_consent=False)
     if subscribed:
-        update_contact(session, twin.id, reminder_consent=True, reminder_neighbourhood=area)
-    if twin.language is None and language is not None:
-        update_contact(session, twin.id, language=language, language_source="explicit")
+        update_contact(session, texts.id, reminder_consent=True, reminder_neighbourhood=area)
+    if texts.language is None and language is not None:
+        update_contact(session, texts.id, language=language, language_source="explicit")
     return True
 
 

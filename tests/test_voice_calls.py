@@ -762,3 +762,19 @@ def test_erasing_a_caller_who_chose_texts_erases_the_texts_too(line: SmsLine) ->
     with transaction(line.rt.db) as session:
         left = session.exec(select(Contact).where(Contact.address == RESIDENT)).all()
     assert left == []  # neither the caller nor the number's SMS contact keeps the number
+
+
+def test_a_stop_by_text_outlives_erasure_for_calls_too(line: SmsLine) -> None:
+    """The number texted STOP, then had its data erased: a first call from it is stopped."""
+    from bot.services import privacy
+
+    phone = line.phone(RESIDENT)
+    phone.text("hello")
+    phone.text("STOP")
+    texter = line.contact(RESIDENT)
+    assert texter.id is not None
+    privacy.erase_by_staff(line.rt, texter.id, "admin@city.gov")
+    call = Call(line, RESIDENT)
+    call.ring()
+    assert voice_contact(line).opted_out_at is not None
+    assert queue_call(line, RESIDENT, "Reminder: town hall tonight at 7") is None
