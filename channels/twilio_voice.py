@@ -666,6 +666,7 @@ def status() -> ResponseReturnValue:
                 error=f"call {raw}",
                 attempts=CALL_ATTEMPTS,
                 at=rt.now() + timedelta(minutes=RETRY_MINUTES),
+                placed=calls.placed_for(session, placed.id) if placed and placed.id else None,
             )
     return Response("", status=200)
 

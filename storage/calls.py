@@ -54,6 +54,12 @@ def by_sid(session: Session, call_sid: str) -> VoiceCall | None:
     return session.exec(select(VoiceCall).where(col(VoiceCall.call_sid) == call_sid)).first()
 
 
+def placed_for(session: Session, outbox_id: int) -> int:
+    """How many calls were placed for one queued message (a rate-limited send placed none)."""
+    stmt = select(VoiceCall.id).where(col(VoiceCall.outbox_id) == outbox_id)
+    return len(session.exec(stmt).all())
+
+
 def by_id(session: Session, call_id: int) -> VoiceCall | None:
     return session.get(VoiceCall, call_id)
 

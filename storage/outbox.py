@@ -382,13 +382,15 @@ def call_again(
     error: str,
     attempts: int,
     at: datetime,
+    placed: int | None = None,
 ) -> bool:
-    """A call nobody answered goes back in the queue for `at`, until `attempts` are used up;
-    True if it will be tried again. The worker holds it for quiet hours like any other."""
+    """A call nobody answered goes back in the queue for `at`, until `attempts` calls have
+    been placed (`placed`, else the row's sends: a refused send is not a call); True if it
+    will be tried again. The worker holds it for quiet hours like any other."""
     row = by_provider_id(session, channel, provider_id)
     if row is None or row.id is None or row.status != SENT:
         return False
-    again = row.attempts < attempts
+    again = (row.attempts if placed is None else placed) < attempts
     session.exec(  # type: ignore[call-overload]
         update(Outbox)
         .where(col(Outbox.id) == row.id)

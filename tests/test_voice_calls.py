@@ -732,6 +732,15 @@ def test_a_rate_limit_then_an_outage_are_waited_out(line: SmsLine, clock: Clock)
     line.drain()
     assert len(calls_to(line)) == 1
     assert (row(line, row_id).status, row(line, row_id).attempts) == ("sent", 3)
+    # The refused sends placed no call: nobody answering still gets the hour's retries.
+    for tries in range(1, twilio_voice.CALL_ATTEMPTS):
+        callback(line, calls_to(line)[-1].sid, "no-answer")
+        assert row(line, row_id).status == "pending"
+        clock.advance(hours=1)
+        line.drain()
+        assert len(calls_to(line)) == tries + 1
+    callback(line, calls_to(line)[-1].sid, "no-answer")
+    assert row(line, row_id).status == "failed"
 
 
 def test_any_other_refusal_fails_and_asks_staff_to_look(line: SmsLine) -> None:
