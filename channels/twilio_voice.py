@@ -46,10 +46,7 @@ from channels.twilio_config import (
 from channels.twilio_sms import RebasedHttpClient, send_error
 from flows.voice import VoiceBook
 from storage import calls, outbox
-from storage.conversations import (
-    find_contact,
-    session_stage,
-)
+from storage.conversations import find_contact, session_stage
 from storage.db import transaction
 
 log = logging.getLogger(__name__)
@@ -86,7 +83,7 @@ SPEECH_TIMEOUT = "auto"  # Twilio ends the caller's turn at their first pause
 GATHER_SECONDS = 6  # how long a keypad question waits
 # Input modes of the next question, carried in the action URL (Twilio signs it):
 CHOICE, OPEN, LISTEN, MORE, BY = "choice", "open", "listen", "more", "by"
-BY_CALL, BY_TEXT = "1", "2"  # how a caller who agreed to hear back wants to
+BY_TEXT = "2"  # "for a text message, press 2" (1, or no key: by call, as they agreed)
 
 
 @dataclass(frozen=True)
