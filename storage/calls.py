@@ -243,10 +243,14 @@ def may_ask_by_text(session: Session, contact_id: int) -> bool:
         return False  # stopped, or a withheld number ("anonymous:CA…")
     if contact.reminder_consent:
         return True
-    consented = select(Response.id).where(
-        col(Response.contact_id) == contact_id, col(Response.follow_up_consent).is_(True)
+    # Their latest concern: one who just said no to hearing back is not asked how.
+    latest = (
+        select(Response.follow_up_consent)
+        .where(col(Response.contact_id) == contact_id)
+        .order_by(col(Response.id).desc())
+        .limit(1)
     )
-    return session.exec(consented).first() is not None
+    return bool(session.exec(latest).first())
 
 
 def hear_back_by(session: Session, contact_id: int, texts: Contact | None) -> bool:
