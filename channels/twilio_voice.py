@@ -24,6 +24,7 @@ from typing import Any
 import requests
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
+from sqlmodel import Session
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
@@ -48,6 +49,7 @@ from flows.voice import VoiceBook
 from storage import calls, outbox
 from storage.conversations import find_contact, session_stage
 from storage.db import transaction
+from storage.models import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -631,17 +633,7 @@ def status() -> ResponseReturnValue:
         raise MalformedError("CallStatus is required")
     answered_by = storable(request.form.get("AnsweredBy") or "")[:32] or None
     with transaction(rt.db) as session:
-        placed = outbox.by_provider_id(session, NAME, call_sid)
-        if placed is not None:  # the call's own row, so who answered it is kept
-            calls.start(
-                session,
-                call_sid=call_sid,
-                contact_id=placed.contact_id,
-                direction=calls.OUTBOUND,
-                now=rt.now(),
-                language=placed.language,
-                outbox_id=placed.id,
-            )
+        placed = _our_call(rt, session, call_sid)  # so who answered it is kept
         calls.set_status(session, call_sid, raw, answered_by)
         if raw == "completed" and answered_by == "fax":
             # A fax machine heard nothing: the number is likely wrong, and staff should know.
@@ -668,6 +660,23 @@ def status() -> ResponseReturnValue:
     return Response("", status=200)
 
 
+def _our_call(rt: Runtime, session: Session, call_sid: str) -> Outbox | None:
+    """The queued message a call we placed carries; the call's own row is made on the first
+    webhook that names it."""
+    placed = outbox.by_provider_id(session, NAME, call_sid)
+    if placed is not None:
+        calls.start(
+            session,
+            call_sid=call_sid,
+            contact_id=placed.contact_id,
+            direction=calls.OUTBOUND,
+            now=rt.now(),
+            language=placed.language,
+            outbox_id=placed.id,
+        )
+    return placed
+
+
 @bp.post(KEYPAD_PATH)
 def keypad() -> ResponseReturnValue:
     """A key or words on a call we placed: 9 or "stop" stops calls and texts (both: FCC
@@ -678,18 +687,8 @@ def keypad() -> ResponseReturnValue:
     pressed = (request.form.get("Digits") or "")[:1]
     said = storable(request.form.get("SpeechResult") or "").strip()
     with transaction(rt.db) as session:
-        row = outbox.by_provider_id(session, NAME, call_sid)
+        row = _our_call(rt, session, call_sid)  # words said go on in it, turn by turn
         text, lang = (row.text, row.language) if row else ("", None)
-        if said and row is not None:  # a conversation starts: the call needs its row
-            calls.start(
-                session,
-                call_sid=call_sid,
-                contact_id=row.contact_id,
-                direction=calls.OUTBOUND,
-                now=rt.now(),
-                language=channel.language_for(lang),
-                outbox_id=row.id,
-            )
     lang = channel.language_for(lang)
     answer = VoiceResponse()
     if pressed == STOP_DIGIT or (said and _only_stop(rt, said)):

@@ -102,6 +102,19 @@ def call_in_and_subscribe(line: SmsLine, number: str = RESIDENT) -> None:
     assert voice_contact(line, number).reminder_consent
 
 
+def town_hall_reminders_are_due(line: SmsLine, clock: Clock) -> None:
+    """A town hall at 18:30 in New York, reminded two hours before; it is 16:30 there now."""
+    meetings.create_meeting(
+        line.rt,
+        title="Town hall",
+        starts_at="2026-11-24T18:30:00-05:00",
+        location="Library",
+        reminders=["PT2H"],
+    )
+    clock.now = datetime(2026, 11, 24, 21, 30, tzinfo=UTC)
+    assert line.worker.run_scheduled()
+
+
 def publish_follow_up(line: SmsLine, response_ids: list[int], **messages: str) -> None:
     """Staff tell residents what was done about their concern ("you said, we did")."""
     with transaction(line.rt.db) as session:
@@ -246,15 +259,7 @@ def test_a_caller_who_asked_for_meeting_reminders_is_called_with_each(
     line: SmsLine, clock: Clock
 ) -> None:
     call_in_and_subscribe(line)
-    meetings.create_meeting(
-        line.rt,
-        title="Town hall",
-        starts_at="2026-11-24T18:30:00-05:00",
-        location="Library",
-        reminders=["PT2H"],  # 16:30 in New York
-    )
-    clock.now = datetime(2026, 11, 24, 21, 30, tzinfo=UTC)
-    assert line.worker.run_scheduled()
+    town_hall_reminders_are_due(line, clock)
     line.drain()
     [placed] = calls_to(line)
     said = heard(placed).said
@@ -336,15 +341,7 @@ def test_a_subscriber_who_asks_for_texts_gets_reminders_by_text(
     call.press("2")
     assert not voice_contact(line).reminder_consent
     assert line.contact(RESIDENT).reminder_consent
-    meetings.create_meeting(
-        line.rt,
-        title="Town hall",
-        starts_at="2026-11-24T18:30:00-05:00",
-        location="Library",
-        reminders=["PT2H"],
-    )
-    clock.now = datetime(2026, 11, 24, 21, 30, tzinfo=UTC)
-    assert line.worker.run_scheduled()
+    town_hall_reminders_are_due(line, clock)
     line.drain()
     assert line.fake.calls() == []
     [reminder] = line.phone(RESIDENT).inbox()
@@ -690,15 +687,7 @@ def test_a_resident_who_texted_stop_gets_no_call_even_after_calling_in(line: Sms
 def test_a_subscriber_who_texted_stop_gets_no_reminder_call(line: SmsLine, clock: Clock) -> None:
     call_in_and_subscribe(line)
     line.phone(RESIDENT).text("STOP")
-    meetings.create_meeting(
-        line.rt,
-        title="Town hall",
-        starts_at="2026-11-24T18:30:00-05:00",
-        location="Library",
-        reminders=["PT2H"],
-    )
-    clock.now = datetime(2026, 11, 24, 21, 30, tzinfo=UTC)
-    assert line.worker.run_scheduled()
+    town_hall_reminders_are_due(line, clock)
     line.drain()
     assert line.fake.calls() == []
 
