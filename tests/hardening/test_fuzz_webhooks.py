@@ -22,7 +22,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
 from bot.config import Settings
-from channels import twilio_sms
+from channels import twilio_sms, twilio_voice
 from channels.telegram import SECRET_HEADER, WEBHOOK_PATH
 from tests.conftest import Clock
 from tests.fakes.telegram_api import FakeTelegram
@@ -45,6 +45,7 @@ from tests.hardening.fuzzkit import (
 )
 from tests.sms_kit import AGENCY_NUMBER, SERVICE_SID, SmsLine, sms_line
 from tests.telegram_kit import SECRET, TelegramResident, channel_of, telegram_settings
+from tests.voice_kit import Call
 
 # Huge generated values make a failing example's repr large; Hypothesis warns, and the suite
 # turns warnings into errors, which would hide the failure itself.
@@ -233,6 +234,91 @@ def test_an_sms_over_the_body_limit_is_413(line: SmsLine) -> None:
     form = {**_inbound_base(), "Body": "a" * 1_100_000}
     response = line.post(twilio_sms.INBOUND_PATH, form)
     assert _answered(line, "twilio /sms/twilio", response) == 413
+
+
+# ---- Twilio voice --------------------------------------------------------------------------
+VOICE_FIELDS = (
+    "CallSid",
+    "AccountSid",
+    "From",
+    "To",
+    "Direction",
+    "CallStatus",
+    "Digits",
+    "SpeechResult",
+    "Confidence",
+    "RecordingSid",
+    "RecordingUrl",
+    "RecordingDuration",
+    "AnsweredBy",
+)
+VOICE_CALLS: list[str] = []  # a few calls the fuzzing goes back to, turn after turn
+VOICE_PATHS = st.one_of(
+    st.sampled_from(
+        (
+            twilio_voice.INCOMING_PATH,
+            twilio_voice.LANGUAGE_PATH,
+            twilio_voice.RECORDING_PATH,
+            twilio_voice.STATUS_PATH,
+        )
+    ),
+    st.builds(
+        "{}?mode={}&lang={}".format,
+        st.just(twilio_voice.TURN_PATH),
+        st.sampled_from(("choice", "open", "listen", "more", "by", "", "x" * 40, "%00")),
+        st.sampled_from(("en", "es", "zh", "ht", "xx", "", "e\u0301n")),
+    ),
+    st.builds(
+        "{}?o={}".format,
+        st.just(twilio_voice.KEYPAD_PATH),
+        st.sampled_from(("1", "0", "-1", "99999999999999999999", "x", "")),
+    ),
+)
+
+
+def _voice_base() -> dict[str, str]:
+    if not VOICE_CALLS or next(_sids) % 4 == 0:
+        VOICE_CALLS.append(f"CAf{next(_sids):031x}")
+    n = next(_sids)
+    return {
+        "CallSid": VOICE_CALLS[n % len(VOICE_CALLS)],
+        "AccountSid": DEFAULT_ACCOUNT_SID,
+        "From": "+1555" + f"{n % 10**7:07d}",
+        "To": AGENCY_NUMBER,
+        "Direction": ("inbound", "outbound-api")[n % 2],
+        "CallStatus": ("in-progress", "completed", "busy", "no-answer")[n % 4],
+        "Digits": "0123456789#*"[n % 12],
+        "SpeechResult": ("Cars race down Elm Street", "stop", "Kreyòl", "help me")[n % 4],
+        "Confidence": "0.9",
+        "RecordingSid": f"RE{n:032x}",
+        "RecordingUrl": f"https://api.twilio.com/Recordings/RE{n:032x}",
+        "RecordingDuration": str(n % 90),
+        "AnsweredBy": ("human", "machine_end_beep", "fax", "unknown")[n % 4],
+    }
+
+
+def test_fuzzed_voice_webhooks_never_answer_5xx(line: SmsLine) -> None:
+    @FUZZ
+    @given(
+        path=VOICE_PATHS,
+        form=twilio_forms(_voice_base, VOICE_FIELDS),
+        signing=SIGNING,
+        host=HOSTS,
+    )
+    def voice(path: str, form: dict[str, str | list[str]], signing: str, host: str | None) -> None:
+        answer = _post_form(line, path, form, signing, host)
+        status = _answered(line, "twilio /voice/twilio…", answer)
+        if signing != "signed" and host is None:
+            assert status in (403, 413)
+
+    voice()
+    line.drain()
+    # A resident's ordinary call afterwards: welcomed, heard, and asked what it is about.
+    call = Call(line, "+15557770456")
+    assert "not for emergencies" in call.ring().said
+    call.silence()
+    answer = call.speak("Cars race down Oak Street at night")
+    assert "For a safety concern, press 1." in answer.words
 
 
 # ---- Telegram ------------------------------------------------------------------------------
