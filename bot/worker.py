@@ -67,6 +67,8 @@ SCHEDULE_SECONDS = 5.0
 # Recordings erased or past retention are deleted at Twilio this often (gone from the
 # dashboard already; a failed delete is tried again on the next run).
 RECORDINGS_SECONDS = 60.0
+# Calls placed whose ending never reached us are asked about this often (voice only).
+SETTLE_CALLS_SECONDS = 300.0
 BATCH_SECONDS = 1.0  # claim about a second's worth of sending at a time
 MAX_BATCH = 500
 # `pump` claims the next batch while less than this much sending is queued: the pacer never
@@ -412,6 +414,13 @@ class Worker:
                 calls.recording_deleted(session, call_id)
             deleted += 1
         return deleted
+
+    def settle_calls(self) -> int:
+        """Ask Twilio how calls we placed ended when its status callback never reached us;
+        nothing to do without phone calls configured."""
+        channel = self.rt.channels.get(calls.VOICE)
+        settle = getattr(channel, "settle_unreported", None)
+        return int(settle(self.rt)) if settle is not None else 0
 
     def run_once(self, limit_per_channel: int | None = None) -> int:
         """Claim one batch per channel and send it; returns when every outcome is recorded.
@@ -871,6 +880,15 @@ def _add_jobs(scheduler: BaseScheduler, worker: Worker) -> None:
         "interval",
         seconds=RECORDINGS_SECONDS,
         id="recordings",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        worker.settle_calls,
+        "interval",
+        seconds=SETTLE_CALLS_SECONDS,
+        id="settle_calls",
         replace_existing=True,
         coalesce=True,
         max_instances=1,

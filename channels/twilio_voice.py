@@ -69,6 +69,9 @@ IN_CALL_KINDS = frozenset({"reply", "opt_out", "help", "ack", "link"})
 CALL_ATTEMPTS = 3
 RETRY_MINUTES = 60
 UNANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
+ENDED = UNANSWERED | {"completed"}
+# A call placed this long ago whose ending never reached us is asked about (Calls API).
+SETTLE_MINUTES = 15
 # What a resident consented to hear by call: what was done about their concern (they pressed
 # 1 for a follow-up) and the meetings they asked to be reminded of. Anything else queued for a
 # caller (a broadcast to every resident, a listening prompt) is not a call they agreed to.
@@ -261,6 +264,37 @@ class TwilioVoiceChannel(SignedWebhooks):
         if response.status_code != 200:
             return None
         return response.content
+
+    # ---- calls whose ending never reached us -------------------------------------------------
+
+    def call_outcome(self, call_sid: str) -> tuple[str, str | None] | None:
+        """How Twilio says a call we placed ended (status, answered by); None if it cannot."""
+        try:
+            call = self.client.calls(call_sid).fetch()
+        except TwilioRestException as exc:
+            log.warning("a call's status could not be fetched: twilio %s", exc.code)
+            return None
+        except (requests.RequestException, TwilioException):
+            log.warning("a call's status could not be fetched from Twilio")
+            return None
+        return str(call.status or ""), call.answered_by
+
+    def settle_unreported(self, rt: Runtime) -> int:
+        """Calls placed a while ago with no status callback (our site was down when Twilio
+        posted it, or it came before the worker stored the call's id): asked of Twilio and
+        settled as the callback would have, so nobody unanswered goes without a retry."""
+        before = rt.now() - timedelta(minutes=SETTLE_MINUTES)
+        with transaction(rt.db) as session:
+            waiting = outbox.unsettled_calls(session, NAME, before)
+        settled = 0
+        for call_sid in waiting:
+            outcome = self.call_outcome(call_sid)
+            if outcome is None or outcome[0] not in ENDED:
+                continue  # still ringing or talking, or Twilio away: the next run asks again
+            with transaction(rt.db) as session:
+                _settle(rt, session, call_sid, *outcome)
+            settled += 1
+        return settled
 
     def delete_recording(self, recording_sid: str) -> bool:
         """Delete it at Twilio (erasure, retention); True once it is gone there."""
@@ -633,31 +667,38 @@ def status() -> ResponseReturnValue:
         raise MalformedError("CallStatus is required")
     answered_by = storable(request.form.get("AnsweredBy") or "")[:32] or None
     with transaction(rt.db) as session:
-        placed = _our_call(rt, session, call_sid)  # so who answered it is kept
-        calls.set_status(session, call_sid, raw, answered_by)
-        if raw == "completed" and answered_by == "fax":
-            # A fax machine heard nothing: the number is likely wrong, and staff should know.
-            outbox.record_delivery(
-                session,
-                channel=NAME,
-                provider_id=call_sid,
-                status="undelivered",
-                error="a fax machine answered",
-                needs_staff=True,
-            )
-        elif raw == "completed":
-            outbox.record_delivery(session, channel=NAME, provider_id=call_sid, status="delivered")
-        elif raw in UNANSWERED:
-            outbox.call_again(
-                session,
-                channel=NAME,
-                provider_id=call_sid,
-                error=f"call {raw}",
-                attempts=CALL_ATTEMPTS,
-                at=rt.now() + timedelta(minutes=RETRY_MINUTES),
-                placed=calls.placed_for(session, placed.id) if placed and placed.id else None,
-            )
+        _settle(rt, session, call_sid, raw, answered_by)
     return Response("", status=200)
+
+
+def _settle(
+    rt: Runtime, session: Session, call_sid: str, status: str, answered_by: str | None
+) -> None:
+    """A call we placed has ended: delivered, or tried again later, or given up."""
+    placed = _our_call(rt, session, call_sid)  # so who answered it is kept
+    calls.set_status(session, call_sid, status, answered_by)
+    if status == "completed" and answered_by == "fax":
+        # A fax machine heard nothing: the number is likely wrong, and staff should know.
+        outbox.record_delivery(
+            session,
+            channel=NAME,
+            provider_id=call_sid,
+            status="undelivered",
+            error="a fax machine answered",
+            needs_staff=True,
+        )
+    elif status == "completed":
+        outbox.record_delivery(session, channel=NAME, provider_id=call_sid, status="delivered")
+    elif status in UNANSWERED:
+        outbox.call_again(
+            session,
+            channel=NAME,
+            provider_id=call_sid,
+            error=f"call {status}",
+            attempts=CALL_ATTEMPTS,
+            at=rt.now() + timedelta(minutes=RETRY_MINUTES),
+            placed=calls.placed_for(session, placed.id) if placed and placed.id else None,
+        )
 
 
 def _our_call(rt: Runtime, session: Session, call_sid: str) -> Outbox | None:

@@ -374,6 +374,28 @@ def by_provider_id(session: Session, channel: str, provider_id: str) -> Outbox |
     ).first()
 
 
+def unsettled_calls(session: Session, channel: str, before: datetime, limit: int = 50) -> list[str]:
+    """Provider ids of calls placed before `before` whose ending never reached us (a lost
+    status callback, or one that came before the call's id was stored)."""
+    rows = session.exec(
+        sm_select(Outbox.provider_id)
+        .where(
+            col(Outbox.channel) == channel,
+            col(Outbox.status) == SENT,
+            # No final word yet: the provider took the call, nothing said how it ended.
+            or_(
+                col(Outbox.delivery_status).is_(None),
+                col(Outbox.delivery_status).in_(("queued", "sending", "sent")),
+            ),
+            col(Outbox.provider_id).is_not(None),
+            col(Outbox.sent_at) < before,
+        )
+        .order_by(col(Outbox.sent_at))
+        .limit(limit)
+    ).all()
+    return [str(p) for p in rows if p]
+
+
 def call_again(
     session: Session,
     *,

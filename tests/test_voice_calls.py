@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from werkzeug.test import TestResponse
 
 from bot.config import Settings
-from bot.runtime import build_runtime
+from bot.runtime import Runtime, build_runtime
 from bot.services import broadcasts, followups, meetings
 from bot.worker import Worker
 from channels import twilio_sms, twilio_voice
@@ -510,6 +510,53 @@ def test_a_call_a_fax_machine_answered_is_not_delivered_and_staff_are_told(
     assert len(calls_to(line)) == 1  # not called again
 
 
+def test_a_lost_status_callback_is_asked_of_twilio_and_the_call_tried_again(
+    line: SmsLine, clock: Clock
+) -> None:
+    """Our site was down when Twilio posted "no-answer": the worker asks, and retries."""
+    row_id = queue_call(line, RESIDENT, "Reminder: town hall tonight at 7")
+    line.drain()
+    [placed] = calls_to(line)
+    worker = Worker(line.rt)
+    assert worker.settle_calls() == 0  # too soon to ask: the call may be ringing still
+    clock.advance(minutes=twilio_voice.SETTLE_MINUTES + 1)
+    assert worker.settle_calls() == 0  # Twilio says it is still in progress
+    line.fake.end_call(placed.sid, "no-answer")
+    assert worker.settle_calls() == 1
+    waiting = row(line, row_id)
+    assert (waiting.status, waiting.last_error) == ("pending", "call no-answer")
+    clock.advance(hours=1)
+    line.drain()
+    again = calls_to(line)[-1]
+    assert again.sid != placed.sid
+    # The second call was answered, and its callback was lost too.
+    clock.advance(minutes=twilio_voice.SETTLE_MINUTES + 1)
+    line.fake.end_call(again.sid, "completed", answered_by="human")
+    assert worker.settle_calls() == 1
+    assert row(line, row_id).delivery_status == "delivered"
+    assert worker.settle_calls() == 0  # settled once
+    with transaction(line.rt.db) as session:
+        known = calls.by_sid(session, again.sid)
+    assert known is not None
+    assert (known.status, known.answered_by) == ("completed", "human")
+
+
+def test_an_early_busy_callback_is_settled_later_all_the_same(line: SmsLine, clock: Clock) -> None:
+    """Busy came back before the worker stored the call's id: ignored then, settled later."""
+    assert callback(line, "CA" + "e" * 32, "busy").status_code == 200  # an id nobody knows
+    row_id = queue_call(line, RESIDENT, "Reminder: town hall tonight at 7")
+    line.drain()
+    [placed] = calls_to(line)
+    line.fake.end_call(placed.sid, "busy")
+    clock.advance(minutes=twilio_voice.SETTLE_MINUTES + 1)
+    assert Worker(line.rt).settle_calls() == 1
+    assert row(line, row_id).status == "pending"
+
+
+def test_without_phone_calls_the_worker_settles_nothing(rt: Runtime) -> None:
+    assert Worker(rt).settle_calls() == 0
+
+
 def test_status_callbacks_must_be_signed_and_whole(line: SmsLine) -> None:
     form = {"CallSid": "CA" + "f" * 32, "CallStatus": "no-answer"}
     refused = line.post(twilio_voice.STATUS_PATH, form, signature="bm9wZQ==")
@@ -780,3 +827,15 @@ def test_a_stop_by_text_outlives_erasure_for_calls_too(line: SmsLine) -> None:
     call.ring()
     assert voice_contact(line).opted_out_at is not None
     assert queue_call(line, RESIDENT, "Reminder: town hall tonight at 7") is None
+
+
+def test_the_worker_asks_about_unsettled_calls_on_a_schedule(rt: Runtime) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.worker import SETTLE_CALLS_SECONDS, _add_jobs
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    _add_jobs(scheduler, Worker(rt))
+    job = scheduler.get_job("settle_calls")
+    assert job is not None
+    assert job.trigger.interval.total_seconds() == SETTLE_CALLS_SECONDS

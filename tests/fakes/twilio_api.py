@@ -33,6 +33,9 @@ DEFAULT_AUTH_TOKEN = "fake-twilio-auth-token"
 
 _MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 _CALLS_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Calls\.json$")
+_CALL_PATH = re.compile(
+    r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Calls/(?P<call>CA[0-9a-f]{32})\.json$"
+)
 _RECORDING_PATH = re.compile(
     r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Recordings/(?P<rec>RE[0-9a-f]{32})(?P<ext>\.wav|\.mp3|\.json)?$"
 )
@@ -176,6 +179,8 @@ class FakeTwilio(FakeHTTPServer):
         self._calls: list[PlacedCall] = []
         self.recordings: dict[str, bytes] = {}  # RecordingSid -> audio Twilio would serve
         self.deleted_recordings: list[str] = []
+        # How placed calls ended, as GET Calls/{sid}.json tells it: CallSid -> (status, by).
+        self.call_outcomes: dict[str, tuple[str, str | None]] = {}
         self._clients: list[FakeTwilioHttpClient] = []
         super().__init__()
 
@@ -275,6 +280,8 @@ class FakeTwilio(FakeHTTPServer):
             return twilio_error(401, 20003)
         if (found := _RECORDING_PATH.match(request.path)) and found["sid"] == self.account_sid:
             return self._recording(request.method, found["rec"], found["ext"] or "")
+        if (found := _CALL_PATH.match(request.path)) and found["sid"] == self.account_sid:
+            return self._call(request.method, found["call"])
         if (found := _CALLS_PATH.match(request.path)) and found["sid"] == self.account_sid:
             if request.method != "POST":
                 return twilio_error(404, 20404)
@@ -359,6 +366,36 @@ class FakeTwilio(FakeHTTPServer):
         if method != "GET" or ext not in (".wav", ""):
             return twilio_error(404, 20404)
         return Reply(200, raw=audio, content_type="audio/x-wav")
+
+    def end_call(self, sid: str, status: str, answered_by: str | None = None) -> None:
+        """How a placed call ended, for GET Calls/{sid}.json (its callback need not come)."""
+        with self._lock:
+            self.call_outcomes[sid] = (status, answered_by)
+
+    def _call(self, method: str, sid: str) -> Reply:
+        """GET one call: its status, "in-progress" until the test ends it with `end_call`."""
+        with self._lock:
+            placed = next((c for c in self._calls if c.sid == sid), None)
+            status, answered_by = self.call_outcomes.get(sid, ("in-progress", None))
+        if method != "GET" or placed is None:
+            return twilio_error(404, 20404, f"The requested resource {sid} was not found")
+        now = format_datetime(datetime.now(UTC))
+        return Reply(
+            200,
+            {
+                "account_sid": self.account_sid,
+                "answered_by": answered_by,
+                "api_version": "2010-04-01",
+                "date_created": now,
+                "date_updated": now,
+                "direction": "outbound-api",
+                "from": placed.from_,
+                "sid": sid,
+                "status": status,
+                "to": placed.to,
+                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
+            },
+        )
 
     def _place_call(self, params: dict[str, Any]) -> Reply:
         """Calls.json: Twilio needs To, From, and what to say (Twiml or Url)."""
