@@ -187,7 +187,7 @@ class TwilioVoiceChannel(SignedWebhooks):
         hear it again, 9 or say stop to stop, or just speak"."""
         answer = VoiceResponse()
         self.say(answer, self.book.text("voice_call_intro", language, agency=agency), language)
-        self.say(answer, self.book.aloud(text, language) or text, language)
+        self.say(answer, self.book.speakable(text, language), language)
         self.options(answer, language, f"{self.config.public_url}{KEYPAD_PATH}?o={outbox_id}")
         return str(answer)
 
@@ -207,15 +207,18 @@ class TwilioVoiceChannel(SignedWebhooks):
         answer.hangup()
 
     def say(self, verb: VoiceResponse | Gather, text: str, language: str) -> None:
-        """<Say> in the language's own voice."""
+        """<Say> in the language's own voice (nothing for a text with nothing to say aloud:
+        Twilio refuses an empty <Say>)."""
+        if not text.strip():
+            return
         voice = self.book.voices.get(language) or self.book.voices[self.default_language]
         verb.say(text, voice=voice.voice, language=voice.language)
 
     def spoken(self, reply: Reply) -> Spoken:
         """A reply as it is said: its spoken variant, or its written-only sentences left out."""
         language = self.language_for(reply.language)
-        text = reply.spoken or self.book.aloud(reply.text, language)
-        return Spoken(text or reply.text, language, reply.choices, reply.safety)
+        text = reply.spoken or self.book.speakable(reply.text, language)
+        return Spoken(text, language, reply.choices, reply.safety)
 
     def keys(self, choices: Sequence[ReplyChoice], language: str) -> list[str]:
         """Choices as keys to press: "For a safety concern, press 1." (a 1-5 scale: one line)."""
@@ -750,7 +753,7 @@ def keypad() -> ResponseReturnValue:
     if said:
         return _turn(rt, channel, answer, call_sid, address, lang, text=said)
     if pressed == REPEAT_DIGIT and text and row is not None and row.id is not None:
-        channel.say(answer, channel.book.aloud(text, lang) or text, lang)
+        channel.say(answer, channel.book.speakable(text, lang), lang)
         channel.options(answer, lang, f"{KEYPAD_PATH}?o={row.id}")
         return _twiml(answer)
     channel.say(answer, channel.book.text("voice_call_goodbye", lang), lang)

@@ -44,6 +44,9 @@ PLACEHOLDERS = {"agency", "digit", "label", "title", "when", "where", "count", "
 # Latin full stops end a sentence only before a space (not inside "example.org/a.b").
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？؟])\s*")
 URL = re.compile(r"https?://|\{(link|url)\}|www\.", re.IGNORECASE)
+LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+# A link given as one item of a list ("Main Library / https://…", "…, 6:30 pm, https://…").
+LISTED_LINK = re.compile(r"\s*[,/|·]\s*(?:https?://|www\.)\S+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -77,14 +80,32 @@ class VoiceBook:
         return _fill(text, values) if text else None
 
     def aloud(self, text: str, language: str) -> str:
-        """Text written for a screen, as it can be said: written-only sentences left out."""
+        """Text written for a screen, as it can be said: written-only sentences left out,
+        and a link listed beside a place ("Library / https://…") left off its line."""
         phrases = self.written.get(language, ())
-        kept = [s for s in split_sentences(text) if not written_only(s, phrases)]
-        return " ".join(kept).strip()
+        kept = []
+        for sentence in split_sentences(text):
+            sentence = LISTED_LINK.sub("", sentence).strip()
+            if sentence and not written_only(sentence, phrases):
+                kept.append(sentence)
+        # Lines of a list run together aloud unless each ends as a sentence does.
+        return " ".join([_ended(s) for s in kept[:-1]] + kept[-1:]).strip()
+
+    def speakable(self, text: str, language: str) -> str:
+        """What a call says of any text (a follow-up staff wrote, a reminder): as much as
+        reads aloud, else the text without its links; never a link read letter by letter."""
+        return self.aloud(text, language) or LINK.sub("", text).strip()
 
 
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text.replace("\n", " ")) if s.strip()]
+    """Sentences, and each line of a list as one of its own."""
+    return [s.strip() for line in text.splitlines() for s in _SENTENCE.split(line) if s.strip()]
+
+
+def _ended(sentence: str) -> str:
+    if sentence[-1] in ".!?。！？؟:;…":
+        return sentence
+    return sentence + ("。" if "\u3000" <= sentence[-1] <= "\u9fff" else ".")
 
 
 def written_only(sentence: str, phrases: Sequence[str]) -> bool:

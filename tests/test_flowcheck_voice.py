@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from bot.cli import main
 from bot.flowcheck import Findings, lint, spoken_texts
 from flows.catalog import KEYWORD_GROUPS, Catalog, load_catalog
-from flows.voice import REQUIRED, split_sentences
+from flows.voice import REQUIRED, VoiceBook, split_sentences
 
 LANGUAGES = ("en", "es", "ht")  # ht has no voice: not offered on calls
 
@@ -313,3 +313,14 @@ def test_a_link_or_a_number_with_a_point_is_not_cut_into_sentences() -> None:
         "Bring a friend?Yes.",
     ]
     assert split_sentences("会议在图书馆。欢迎参加！") == ["会议在图书馆。", "欢迎参加！"]
+
+
+def test_a_list_is_said_line_by_line_and_a_listed_link_is_left_off() -> None:
+    book = VoiceBook(written={"en": ("reply",)})
+    text = "Meetings:\nTown hall, Thu 6:30 pm, Library / https://meet.example.org/x\nWalk, Sat"
+    assert book.aloud(text, "en") == "Meetings: Town hall, Thu 6:30 pm, Library. Walk, Sat"
+    # A link that is what the sentence says is not half-said: the sentence goes.
+    assert book.aloud("Thanks! Read more at https://city.gov/x. Reply STOP.", "en") == "Thanks!"
+    assert book.speakable("https://city.gov/only-a-link", "en") == ""
+    said = book.speakable("Patrols start Monday: https://city.gov/x", "en")
+    assert said == "Patrols start Monday:"

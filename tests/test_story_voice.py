@@ -247,3 +247,30 @@ def test_an_offer_to_switch_language_leaves_the_call_in_its_language(line: SmsLi
     assert answer.gather is not None
     assert answer.gather["language"] == "en-US"
     assert "Please speak now." in answer.said
+
+
+def test_the_meetings_are_read_aloud_without_their_links(line: SmsLine) -> None:
+    from bot.services import meetings
+
+    meetings.create_meeting(
+        line.rt,
+        title="Town hall",
+        starts_at="2026-11-26T18:30:00-05:00",
+        location="Main Library",
+    )
+    meetings.create_meeting(
+        line.rt,
+        title="Online listening session",
+        starts_at="2026-11-27T12:00:00-05:00",
+        location="City Hall",
+        virtual_url="https://meet.example.org/abc",
+    )
+    call = Call(line, CALLER)
+    call.ring()
+    call.silence()  # English
+    said = call.speak("meetings").words[0]
+    assert said.startswith("Upcoming community meetings: Town hall, Thursday")
+    assert "Main Library. Online listening session, Friday" in said  # each line a sentence
+    assert "City Hall" in said
+    assert "http" not in said
+    assert "meet.example" not in said
