@@ -514,9 +514,10 @@ def _turn(
         if receipt.message_id is not None:
             outbox.mark_spoken(session, receipt.message_id, sorted(IN_CALL_KINDS), rt.now())
         stage = session_stage(session, receipt.contact_id) if receipt.contact_id else None
-        ask_by = receipt.contact_id is not None and calls.may_ask_by_text(
-            session, receipt.contact_id
-        )
+        ask_by = False
+        if receipt.contact_id is not None:
+            ask_by = calls.may_ask_by_text(session, receipt.contact_id)
+            calls.reminders_by_text(session, receipt.contact_id)  # as they chose before
     replies = [channel.spoken(r) for r in receipt.replies]
     if any(r.safety for r in replies):
         # Who to call, first and alone; then only the way to go on when they are safe.

@@ -279,6 +279,18 @@ def hear_back_by(session: Session, contact_id: int, texts: Contact | None) -> bo
     return True
 
 
+def reminders_by_text(session: Session, contact_id: int) -> bool:
+    """A caller who chose texts and subscribes to reminders again on a call: the
+    subscription goes to their texts as before, not to calls as well (one reminder each)."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.follow_up_by != SMS or not contact.reminder_consent:
+        return False
+    texts = follow_up_contact(session, contact)
+    if texts is contact:
+        return False  # the texts stopped since: calls it is
+    return hear_back_by(session, contact_id, texts)
+
+
 def follow_up_contact(session: Session, contact: Contact) -> Contact:
     """Whom a follow-up goes to: a caller who asked for texts, through their SMS contact (if
     it can still be texted); anyone else, themselves."""

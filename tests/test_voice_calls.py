@@ -9,7 +9,7 @@ later, a machine gets the message once, 9 stops calls and texts alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,7 +91,9 @@ def call_in_and_consent(line: SmsLine, number: str = RESIDENT, spanish: bool = F
         return response.id
 
 
-def call_in_and_subscribe(line: SmsLine, number: str = RESIDENT) -> None:
+def call_in_and_subscribe(
+    line: SmsLine, number: str = RESIDENT, subscribed: Callable[[str], Contact] | None = None
+) -> None:
     """A resident calls and asks for meeting reminders (any neighbourhood)."""
     call = Call(line, number)
     call.ring()
@@ -99,7 +101,7 @@ def call_in_and_subscribe(line: SmsLine, number: str = RESIDENT) -> None:
     assert "reminders" in call.speak("meetings").said
     call.press("1")  # yes
     call.silence()  # any neighbourhood
-    assert voice_contact(line, number).reminder_consent
+    assert (subscribed or (lambda n: voice_contact(line, n)))(number).reminder_consent
 
 
 def town_hall_reminders_are_due(line: SmsLine, clock: Clock) -> None:
@@ -341,6 +343,9 @@ def test_a_subscriber_who_asks_for_texts_gets_reminders_by_text(
     call.press("2")
     assert not voice_contact(line).reminder_consent
     assert line.contact(RESIDENT).reminder_consent
+    # Subscribing again on a later call keeps them on texts, and not on calls as well.
+    call_in_and_subscribe(line, subscribed=line.contact)
+    assert not voice_contact(line).reminder_consent
     town_hall_reminders_are_due(line, clock)
     line.drain()
     assert line.fake.calls() == []
