@@ -834,13 +834,20 @@ def test_a_stop_by_text_outlives_erasure_for_calls_too(line: SmsLine) -> None:
     assert queue_call(line, RESIDENT, "Reminder: town hall tonight at 7") is None
 
 
-def test_the_worker_asks_about_unsettled_calls_on_a_schedule(rt: Runtime) -> None:
+@pytest.mark.parametrize(
+    ("job_id", "seconds"),
+    [("settle_calls", "SETTLE_CALLS_SECONDS"), ("recordings", "RECORDINGS_SECONDS")],
+)
+def test_the_worker_runs_the_call_jobs_on_a_schedule(
+    rt: Runtime, job_id: str, seconds: str
+) -> None:
+    """Unsettled calls are asked about, and erased recordings deleted at Twilio, on a timer."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from bot.worker import SETTLE_CALLS_SECONDS, _add_jobs
+    from bot import worker
 
     scheduler = BackgroundScheduler(timezone="UTC")
-    _add_jobs(scheduler, Worker(rt))
-    job = scheduler.get_job("settle_calls")
+    worker._add_jobs(scheduler, Worker(rt))
+    job = scheduler.get_job(job_id)
     assert job is not None
-    assert job.trigger.interval.total_seconds() == SETTLE_CALLS_SECONDS
+    assert job.trigger.interval.total_seconds() == getattr(worker, seconds)

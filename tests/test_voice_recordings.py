@@ -238,15 +238,3 @@ def test_without_phone_calls_there_is_nothing_to_play_or_delete(
     log_in(client, "sam@city.gov")
     assert client.get("/staff/recordings/1").status_code == 503
     assert Worker(rt).delete_recordings() == 0
-
-
-def test_the_worker_runs_the_deletions_on_a_schedule(rt: Runtime) -> None:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    from bot.worker import RECORDINGS_SECONDS, _add_jobs
-
-    scheduler = BackgroundScheduler(timezone="UTC")
-    _add_jobs(scheduler, Worker(rt))
-    job = scheduler.get_job("recordings")
-    assert job is not None
-    assert job.trigger.interval.total_seconds() == RECORDINGS_SECONDS
