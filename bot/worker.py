@@ -866,30 +866,18 @@ def _add_jobs(scheduler: BaseScheduler, worker: Worker) -> None:
         max_instances=1,
         next_run_time=datetime.now(UTC),  # a restarted worker sends at once, not a poll later
     )
-    scheduler.add_job(
-        worker.run_scheduled,
-        "interval",
-        seconds=SCHEDULE_SECONDS,
-        id="scheduled",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
+    timers = (
+        ("scheduled", worker.run_scheduled, SCHEDULE_SECONDS),
+        ("recordings", worker.delete_recordings, RECORDINGS_SECONDS),
+        ("settle_calls", worker.settle_calls, SETTLE_CALLS_SECONDS),
     )
-    scheduler.add_job(
-        worker.delete_recordings,
-        "interval",
-        seconds=RECORDINGS_SECONDS,
-        id="recordings",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        worker.settle_calls,
-        "interval",
-        seconds=SETTLE_CALLS_SECONDS,
-        id="settle_calls",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-    )
+    for job_id, job, seconds in timers:
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            id=job_id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
